@@ -1,0 +1,35 @@
+import { z } from 'zod';
+import { IngestConfig } from './ingest.js';
+import { FilterConfig } from './filter.js';
+import { DedupConfig } from './dedup.js';
+import { LabelConfig } from './label.js';
+import { SegmentConfig } from './segment.js';
+import { ExportConfig } from './export.js';
+
+export const RunnerConfig = z
+  .object({
+    part_max_records: z.number().int().positive().default(10_000).describe('Records per intermediate part file.'),
+    part_max_bytes: z.number().int().positive().default(512 * 1024 * 1024).describe('Bytes per intermediate part file.'),
+  })
+  .strict();
+
+/** What a file in pipelines/ contains. Unknown keys are errors, so a typo never passes silently. */
+export const PipelineConfig = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/).describe('Names the run; the default output folder is data/runs/<name>.'),
+    description: z.string().optional(),
+    inputs: z.array(z.string()).default([]).describe('Files, folders or globs, relative to the working directory.'),
+    out: z.string().nullable().default(null).describe('Output folder; null means data/runs/<name>.'),
+    runner: RunnerConfig.prefault({}),
+    ingest: IngestConfig.prefault({}),
+    filter: FilterConfig.prefault({}),
+    dedup: DedupConfig.prefault({}),
+    label: LabelConfig.prefault({}),
+    segment: SegmentConfig.prefault({}),
+    export: ExportConfig.prefault({}),
+  })
+  .strict();
+
+export type RunnerConfig = z.infer<typeof RunnerConfig>;
+export type PipelineConfig = z.infer<typeof PipelineConfig>;
+export { IngestConfig, FilterConfig, DedupConfig, LabelConfig, SegmentConfig, ExportConfig };

@@ -1,0 +1,29 @@
+import { z } from 'zod';
+
+export const IngestFormat = z.enum([
+  'auto',
+  'canonical',
+  'swe-agent',
+  'mini-swe-agent',
+  'openhands-completions',
+  'openhands-events',
+  'chat-dataset',
+]);
+
+export const IngestConfig = z
+  .object({
+    format: IngestFormat.default('auto').describe('Force one format for every input; auto detects per file or record.'),
+    labels: z.array(z.string()).default([]).describe('Outcome files (results.json, report.json, sb-cli reports) to join.'),
+    find_labels: z.boolean().default(true).describe('Also look for outcome files beside the trajectories.'),
+    dataset: z
+      .object({
+        messages_column: z.string().nullable().default(null).describe('Column holding the chat list; null tries messages, trajectory, conversations.'),
+        resolved_column: z.string().nullable().default(null).describe('Column holding the success flag; null tries resolved, target, success.'),
+        task_id_column: z.string().nullable().default(null).describe('Column holding the task id; null tries instance_id, task_id.'),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type IngestConfig = z.infer<typeof IngestConfig>;

@@ -1,0 +1,41 @@
+import { z } from 'zod';
+
+export const Labeler = z.enum(['teacher', 'heuristic']);
+
+/** The label stage's verdict for one run: one hindsight success probability per agent step. */
+export const StepValues = z
+  .object({
+    labeler: Labeler.describe('teacher: an LLM estimated the curve; heuristic: the built-in offline estimate.'),
+    model: z.string().nullable().describe('Teacher model name; null for the heuristic.'),
+    prompt_version: z.string().nullable().describe('Prompt template version (or heuristic version).'),
+    values: z.array(z.number().min(0).max(1)).describe('values[i] = P(success | steps 0..i), one per step.'),
+    samples: z.array(z.array(z.number().min(0).max(1))).nullable().describe('Per-sample curves when K > 1.'),
+    spread: z.array(z.number().nonnegative()).nullable().describe('Per-step standard deviation across samples.'),
+    peak_disagreement: z.number().int().nonnegative().nullable().describe('Max distance in steps between the samples\' peaks.'),
+    flags: z.array(z.string()).describe('e.g. samples-disagree.'),
+    request_hash: z.string().nullable().describe('Cache key of the teacher request that produced these values.'),
+  })
+  .strict();
+
+export const CurveShape = z.enum(['inverted-u', 'rising', 'falling', 'flat', 'multi-peak', 'single-step']);
+
+/** The segment stage's decision: which agent turns of the run are trained on. */
+export const Segment = z
+  .object({
+    train_start: z.number().int().nonnegative().nullable().describe('First trained message index (inclusive).'),
+    train_end: z.number().int().nonnegative().nullable().describe('Last trained message index (inclusive).'),
+    trained_steps: z.array(z.number().int().nonnegative()).describe('Step indices whose assistant turn is trained.'),
+    peak_step: z.number().int().nonnegative().nullable(),
+    peak_value: z.number().nullable(),
+    critical_step: z.number().int().nonnegative().nullable().describe('Step after the peak where the value falls most.'),
+    critical_drop: z.number().nullable(),
+    shape: CurveShape.nullable().describe('null for resolved runs, which have no curve.'),
+    smoothed: z.array(z.number()).nullable(),
+    note: z.string().nullable().describe('e.g. "no clear mistake: largest fall 0.02 < min_drop 0.05".'),
+  })
+  .strict();
+
+export type Labeler = z.infer<typeof Labeler>;
+export type StepValues = z.infer<typeof StepValues>;
+export type CurveShape = z.infer<typeof CurveShape>;
+export type Segment = z.infer<typeof Segment>;

@@ -1,0 +1,102 @@
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { STAGE_ORDER, type StageName } from '../../schemas/index.js';
+import { UserError, StageStopped } from '../core/errors.js';
+import { STAGES } from '../stages/index.js';
+import { validateExport } from '../validate/export.js';
+import { DEFAULT_ROW_CHECKS } from '../validate/checks.js';
+import { runCommand } from './run.js';
+
+/** Exit codes: 0 done, 1 failed (one sentence on stderr), 2 usage, 3 stopped cleanly before the end (resumable). */
+async function main(argv: string[]): Promise<number> {
+  let code = 0;
+  await yargs(argv)
+    .scriptName('trajpipe')
+    .usage('$0 <command> [options]\n\nTurn coding-agent trajectories into credit-assignment SFT data:\ningest -> filter -> dedup -> label -> segment -> export.')
+    .command(
+      'run [pipeline]',
+      'Run a pipeline: every stage whose inputs or config changed, skipping the rest.',
+      (y) =>
+        y
+          .positional('pipeline', { type: 'string', describe: 'Pipeline file, e.g. pipelines/sample.yaml (default: built-in defaults).' })
+          .option('input', { alias: 'i', type: 'string', array: true, describe: 'Input file, folder or glob; repeatable; replaces the pipeline\'s inputs.' })
+          .option('out', { alias: 'o', type: 'string', describe: 'Output folder (default: the pipeline\'s out, or data/runs/<name>).' })
+          .option('from', { choices: STAGE_ORDER, describe: 'Rerun this stage and every stage after it.' })
+          .option('only', { choices: STAGE_ORDER, describe: 'Run just this stage (skipped if up to date, unless --force).' })
+          .option('force', { type: 'boolean', default: false, describe: 'Rerun selected stages even when up to date.' })
+          .option('set', { type: 'string', array: true, describe: 'KEY=VALUE override of the pipeline config (dotted key, YAML value); repeatable.' })
+          .option('teacher-base-url', { type: 'string', describe: 'OpenAI-compatible teacher endpoint (same as --set label.teacher.base_url=URL).' })
+          .option('teacher-model', { type: 'string', describe: 'Teacher model name (same as --set label.teacher.model=NAME).' })
+          .option('dry-run', { type: 'boolean', default: false, describe: 'Stop before the first teacher request and print what labelling would cost.' })
+          .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print nothing but errors.' })
+          .example('$0 run pipelines/sample.yaml', 'Run the sample build offline.')
+          .example('$0 run pipelines/nightly.yaml --set dedup.minhash.threshold=0.9', 'Rerun dedup and what follows with one value changed.')
+          .example('$0 run --input traj/ --out data/runs/try1', 'Ingest a folder of mixed harness files with default settings.'),
+      async (a) => {
+        const { outcomes, outDir } = await runCommand({
+          pipeline: a.pipeline,
+          input: a.input,
+          out: a.out,
+          from: a.from as StageName | undefined,
+          only: a.only as StageName | undefined,
+          force: a.force,
+          set: a.set,
+          teacherBaseUrl: a['teacher-base-url'],
+          teacherModel: a['teacher-model'],
+          dryRun: a['dry-run'],
+          quiet: a.quiet,
+        });
+        const stopped = outcomes.find((o) => o.status === 'stopped');
+        if (stopped && stopped.status === 'stopped') {
+          process.stderr.write(`trajpipe: stopped at ${stopped.stage}: ${stopped.reason}. Rerun the same command to resume.\n`);
+          code = a['dry-run'] ? 0 : 3;
+          return;
+        }
+        if (!a.quiet) process.stderr.write(`trajpipe: done; outputs in ${outDir}\n`);
+      },
+    )
+    .command(
+      'validate <dir>',
+      'Check exported shards: manifest hashes, Parquet schema, every row against the SFT schema and its invariants.',
+      (y) => y.positional('dir', { type: 'string', demandOption: true, describe: 'An export folder, or a run folder holding export/.' }),
+      async (a) => {
+        const r = await validateExport(a.dir, DEFAULT_ROW_CHECKS);
+        const outcomes = Object.entries(r.byOutcome).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
+        process.stdout.write(`${r.dir}: ${r.shards} shard(s), ${r.rows} row(s) (${outcomes}), ${r.trainedTurns} trained turn(s)\n`);
+        if (r.errors.length) {
+          for (const e of r.errors) process.stdout.write(`  error: ${e}\n`);
+          throw new UserError(`${r.errors.length} problem(s) found in ${r.dir}.`);
+        }
+        process.stdout.write('valid\n');
+      },
+    )
+    .command('stages', 'List the stages in order and what each does.', {}, () => {
+      for (const s of STAGES) process.stdout.write(`${s.name.padEnd(8)} ${s.summary}\n`);
+    })
+    .demandCommand(1, 'Name a command: run, validate or stages.')
+    .strict()
+    .recommendCommands()
+    .help()
+    .alias('help', 'h')
+    .version()
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .fail((msg, err) => {
+      if (err) throw err;
+      process.stderr.write(`trajpipe: ${msg}\nRun "trajpipe --help" for usage.\n`);
+      process.exit(2);
+    })
+    .parseAsync();
+  return code;
+}
+
+main(hideBin(process.argv)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof UserError || err instanceof StageStopped) {
+      process.stderr.write(`trajpipe: ${err.message}\n`);
+    } else {
+      process.stderr.write(`trajpipe: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
+    }
+    process.exit(1);
+  },
+);

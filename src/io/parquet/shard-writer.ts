@@ -1,0 +1,106 @@
+import { createReadStream } from 'node:fs';
+import { rename, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { ParquetWriter, fileWriter } from 'hyparquet-writer';
+import type { SchemaElement } from 'hyparquet';
+import type { OutputFile } from '../../../schemas/index.js';
+import { zstdCompressor } from './zstd.js';
+
+export interface ShardOptions {
+  dir: string;
+  /** File name prefix, e.g. "train": shards are <prefix>-00000-of-00003.parquet. */
+  prefix: string;
+  schema: SchemaElement[];
+  columns: readonly string[];
+  maxRows: number;
+  targetBytes: number;
+  rowGroupRows: number;
+  /** A row group is also closed once this many uncompressed bytes are buffered, so memory stays bounded. */
+  rowGroupBytes: number;
+  zstdLevel: number;
+  kvMetadata: { key: string; value: string }[];
+  createdBy: string;
+}
+
+async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+/**
+ * Streams rows into zstd Parquet shards with one fixed schema, holding at most one row group in memory.
+ * Shards are named with their final count once it is known (the HF `-of-` convention).
+ */
+export class ShardWriter {
+  private compress: ((b: Uint8Array) => Uint8Array) | null = null;
+  private writer: ParquetWriter | null = null;
+  private file: string | null = null;
+  private group: Record<string, unknown>[] = [];
+  private groupBytes = 0;
+  private shardRows = 0;
+  private shardBytes = 0;
+  private readonly finished: { tmp: string; rows: number }[] = [];
+
+  constructor(private readonly opts: ShardOptions) {}
+
+  async write(row: Record<string, unknown>, approxBytes: number): Promise<void> {
+    if (this.writer && (this.shardRows >= this.opts.maxRows || this.shardBytes >= this.opts.targetBytes)) {
+      await this.closeShard();
+    }
+    if (!this.writer) await this.openShard();
+    this.group.push(row);
+    this.groupBytes += approxBytes;
+    this.shardRows++;
+    this.shardBytes += approxBytes;
+    if (this.group.length >= this.opts.rowGroupRows || this.groupBytes >= this.opts.rowGroupBytes) this.flushGroup();
+  }
+
+  private async openShard(): Promise<void> {
+    this.compress ??= await zstdCompressor(this.opts.zstdLevel);
+    this.file = join(this.opts.dir, `.${this.opts.prefix}-${String(this.finished.length).padStart(5, '0')}.parquet.partial`);
+    this.writer = new ParquetWriter({
+      writer: fileWriter(this.file),
+      schema: this.opts.schema,
+      codec: 'ZSTD',
+      compressors: { ZSTD: this.compress },
+      kvMetadata: this.opts.kvMetadata,
+      createdBy: this.opts.createdBy,
+    });
+    this.shardRows = 0;
+    this.shardBytes = 0;
+  }
+
+  private flushGroup(): void {
+    if (!this.writer || this.group.length === 0) return;
+    const columnData = this.opts.columns.map((name) => ({ name, data: this.group.map((r) => r[name]) }));
+    this.writer.write({ columnData: columnData as never, rowGroupSize: this.group.length });
+    this.group = [];
+    this.groupBytes = 0;
+  }
+
+  private async closeShard(): Promise<void> {
+    if (!this.writer || !this.file) return;
+    this.flushGroup();
+    await this.writer.finish();
+    this.finished.push({ tmp: this.file, rows: this.shardRows });
+    this.writer = null;
+    this.file = null;
+  }
+
+  /** Finishes the last shard, renames all to their final names and returns them with row counts and hashes. */
+  async close(): Promise<OutputFile[]> {
+    await this.closeShard();
+    const total = this.finished.length;
+    const outputs: OutputFile[] = [];
+    for (const [i, f] of this.finished.entries()) {
+      const name = `${this.opts.prefix}-${String(i).padStart(5, '0')}-of-${String(total).padStart(5, '0')}.parquet`;
+      const final = join(this.opts.dir, name);
+      await rename(f.tmp, final);
+      const { size } = await stat(final);
+      outputs.push({ path: name, records: f.rows, bytes: size, sha256: await sha256File(final) });
+    }
+    return outputs;
+  }
+}

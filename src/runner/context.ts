@@ -1,0 +1,157 @@
+import { join } from 'node:path';
+import { PipelineRecord, type OutputFile, type PipelineConfig, type StageManifest, type StageName } from '../../schemas/index.js';
+import { readLines, JsonlWriter } from '../io/jsonl.js';
+import { PartWriter } from './parts.js';
+import type { Progress } from './progress.js';
+import type { Logger } from './log.js';
+import type { RejectInput, RunOptions, StageContext } from './stage.js';
+
+interface ContextInit {
+  name: StageName;
+  config: PipelineConfig;
+  options: RunOptions;
+  dir: string;
+  inputFiles: string[];
+  upstream: StageManifest | null;
+  upstreamDir: string | null;
+  log: Logger;
+  progress: Progress;
+}
+
+/** The frame's side of a stage run: counting, part files, rejects, stats. */
+export class RunningStage implements StageContext {
+  readonly name: StageName;
+  readonly config: PipelineConfig;
+  readonly options: RunOptions;
+  readonly dir: string;
+  readonly inputFiles: readonly string[];
+  readonly upstream: StageManifest | null;
+  readonly log: Logger;
+
+  recordsIn = 0;
+  recordsOut = 0;
+  readonly dropped: Record<string, number> = {};
+  readonly stats: Record<string, unknown> = {};
+  private readonly extraOutputs: OutputFile[] = [];
+  private readonly parts: PartWriter;
+  private rejects: JsonlWriter | null = null;
+  private readonly upstreamDir: string | null;
+  private readonly progress: Progress;
+
+  constructor(init: ContextInit) {
+    this.name = init.name;
+    this.config = init.config;
+    this.options = init.options;
+    this.dir = init.dir;
+    this.inputFiles = init.inputFiles;
+    this.upstream = init.upstream;
+    this.upstreamDir = init.upstreamDir;
+    this.log = init.log;
+    this.progress = init.progress;
+    this.parts = new PartWriter(init.dir, init.config.runner.part_max_records, init.config.runner.part_max_bytes);
+  }
+
+  get droppedTotal(): number {
+    return Object.values(this.dropped).reduce((a, b) => a + b, 0);
+  }
+
+  private tick(): void {
+    this.progress.update(this.recordsIn, this.recordsOut, this.droppedTotal);
+  }
+
+  async *records(opts: { count?: boolean } = {}): AsyncGenerator<PipelineRecord> {
+    const count = opts.count ?? true;
+    if (!this.upstream || !this.upstreamDir) throw new Error(`stage ${this.name} has no upstream stage to read from`);
+    for (const out of this.upstream.outputs) {
+      if (!out.path.endsWith('.jsonl')) continue;
+      const file = join(this.upstreamDir, out.path);
+      for await (const line of readLines(file)) {
+        if (count) this.countIn();
+        let record: PipelineRecord;
+        try {
+          record = JSON.parse(line.text) as PipelineRecord;
+        } catch (err) {
+          if (count) {
+            await this.reject({
+              reason: 'bad-intermediate-record',
+              message: `Line ${line.index + 1} of ${file} is not valid JSON (${(err as Error).message}); was the file edited by hand?`,
+              file,
+              record: line.index,
+            });
+          }
+          continue;
+        }
+        yield record;
+      }
+    }
+  }
+
+  async emit(record: PipelineRecord): Promise<void> {
+    const parsed = PipelineRecord.safeParse(record);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      await this.reject({
+        reason: 'invalid-record',
+        message: `The ${this.name} stage produced a record that does not match the schema: ${issue?.path.join('.') || '(root)'}: ${issue?.message}.`,
+        id: record.id ?? null,
+        task_id: record.task_id ?? null,
+        file: record.source?.file ?? null,
+        record: record.source?.record ?? null,
+      });
+      return;
+    }
+    await this.parts.write(parsed.data);
+    this.recordsOut++;
+    this.tick();
+  }
+
+  async reject(r: RejectInput): Promise<void> {
+    if (!this.rejects) this.rejects = await JsonlWriter.create(join(this.dir, 'rejects.jsonl'));
+    await this.rejects.write({
+      stage: this.name,
+      reason: r.reason,
+      message: r.message,
+      id: r.id ?? null,
+      task_id: r.task_id ?? null,
+      file: r.file ?? null,
+      record: r.record ?? null,
+      ...(r.details ? { details: r.details } : {}),
+    });
+    this.dropped[r.reason] = (this.dropped[r.reason] ?? 0) + 1;
+    this.tick();
+  }
+
+  countIn(n = 1): void {
+    this.recordsIn += n;
+    this.tick();
+  }
+
+  addOutput(file: OutputFile): void {
+    this.extraOutputs.push(file);
+    this.recordsOut += file.records;
+    this.tick();
+  }
+
+  count(group: string, key: string, n = 1): void {
+    const g = (this.stats[group] ??= {}) as Record<string, number>;
+    g[key] = (g[key] ?? 0) + n;
+  }
+
+  setStat(key: string, value: unknown): void {
+    this.stats[key] = value;
+  }
+
+  /** Closes every file; returns the outputs in a stable order (parts first, then the stage's own). */
+  async finish(): Promise<OutputFile[]> {
+    const parts = await this.parts.close();
+    if (this.rejects) await this.rejects.close();
+    this.progress.stop();
+    return [...parts, ...this.extraOutputs];
+  }
+
+  async abort(): Promise<void> {
+    this.progress.stop();
+    await this.parts.close().catch(() => {});
+    if (this.rejects) await this.rejects.close().catch(() => {});
+  }
+}

@@ -1,0 +1,213 @@
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { StageManifest, SCHEMA_VERSION, STAGE_ORDER, type PipelineConfig, type StageName } from '../../schemas/index.js';
+import { hashValue } from '../core/hash.js';
+import { StageStopped, UserError } from '../core/errors.js';
+import { writeJsonAtomic } from '../io/atomic.js';
+import { RunningStage } from './context.js';
+import { fingerprintDependencies, fingerprintInputFiles } from './fingerprint.js';
+import { acquireLock } from './lock.js';
+import { createProgress } from './progress.js';
+import { codeVersion } from './version.js';
+import type { Logger } from './log.js';
+import type { RunOptions, Stage } from './stage.js';
+
+export interface RunRequest {
+  config: PipelineConfig;
+  stages: readonly Stage[];
+  outDir: string;
+  inputFiles: string[];
+  from?: StageName | undefined;
+  only?: StageName | undefined;
+  force?: boolean;
+  options: RunOptions;
+  log: Logger;
+}
+
+export type StageOutcome =
+  | { stage: StageName; status: 'ran'; manifest: StageManifest }
+  | { stage: StageName; status: 'skipped'; manifest: StageManifest; reason: string }
+  | { stage: StageName; status: 'stopped'; reason: string };
+
+export async function readManifest(stageDir: string): Promise<StageManifest | null> {
+  const text = await readFile(join(stageDir, 'manifest.json'), 'utf8').catch(() => null);
+  if (text === null) return null;
+  try {
+    const parsed = StageManifest.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Leftovers of a killed run are never trusted: they are deleted before a stage starts. */
+async function removePartials(outDir: string, stage: string): Promise<void> {
+  const entries = await readdir(outDir).catch(() => [] as string[]);
+  await Promise.all(
+    entries
+      .filter((e) => e.startsWith(`.${stage}.partial-`) || e.startsWith(`.${stage}.old-`))
+      .map((e) => rm(join(outDir, e), { recursive: true, force: true })),
+  );
+}
+
+function describeDropped(dropped: Record<string, number>): string {
+  const parts = Object.entries(dropped).map(([k, v]) => `${k}: ${v}`);
+  return parts.length ? ` (${parts.join(', ')})` : '';
+}
+
+export async function stageFingerprint(
+  stage: Stage,
+  config: PipelineConfig,
+  inputFingerprint: string,
+): Promise<{ fingerprint: string; configHash: string }> {
+  const deps = stage.dependencyFiles?.(config) ?? [];
+  const configHash = hashValue({
+    config: stage.configSlice(config),
+    dependencies: deps.length ? await fingerprintDependencies(stage.name, deps) : null,
+  });
+  const fingerprint = hashValue({ inputFingerprint, configHash, stage: stage.name, version: stage.version, schema: SCHEMA_VERSION });
+  return { fingerprint, configHash };
+}
+
+/** Runs the pipeline's stages in order, skipping those whose fingerprint is unchanged. */
+export async function runPipeline(req: RunRequest): Promise<StageOutcome[]> {
+  const { config, outDir, log } = req;
+  const order = req.stages.map((s) => s.name);
+  if (order.join() !== STAGE_ORDER.join()) throw new Error(`stage registry out of order: ${order.join()}`);
+  const pick = req.only ?? req.from;
+  const startAt = pick ? order.indexOf(pick) : 0;
+  const endAt = req.only ? startAt : order.length - 1;
+
+  const release = await acquireLock(outDir);
+  const outcomes: StageOutcome[] = [];
+  try {
+    let upstream: StageManifest | null = null;
+    let upstreamDir: string | null = null;
+    for (let i = 0; i <= endAt; i++) {
+      const stage = req.stages[i]!;
+      const stageDir = join(outDir, stage.name);
+      const existing = await readManifest(stageDir);
+      const inputFingerprint = upstream ? upstream.output_fingerprint : await fingerprintInputFiles(req.inputFiles);
+      const { fingerprint, configHash } = await stageFingerprint(stage, config, inputFingerprint);
+
+      if (i < startAt) {
+        // Before the requested stage: its existing output is used as it is.
+        if (!existing) {
+          throw new UserError(`Cannot start at ${pick}: the ${stage.name} stage has no complete output in ${outDir}; run without --from/--only first.`);
+        }
+        if (existing.fingerprint !== fingerprint) log.warn(`${stage.name} output in ${outDir} is out of date with the config; using it anyway because of --${req.only ? 'only' : 'from'}.`);
+        upstream = existing;
+        upstreamDir = stageDir;
+        continue;
+      }
+
+      const forced = req.force || (req.from !== undefined && !req.only);
+      if (!forced && existing && existing.fingerprint === fingerprint) {
+        log.info(`${stage.name.padEnd(8)} up to date, skipped (${existing.records_out} records)`);
+        outcomes.push({ stage: stage.name, status: 'skipped', manifest: existing, reason: 'fingerprint unchanged' });
+        upstream = existing;
+        upstreamDir = stageDir;
+        continue;
+      }
+
+      let manifest: StageManifest;
+      try {
+        manifest = await runStage(req, stage, { stageDir, upstream, upstreamDir, inputFingerprint, fingerprint, configHash });
+      } catch (err) {
+        if (!(err instanceof StageStopped)) throw err;
+        outcomes.push({ stage: stage.name, status: 'stopped', reason: err.reason });
+        return outcomes;
+      }
+      outcomes.push({ stage: stage.name, status: 'ran', manifest });
+      upstream = manifest;
+      upstreamDir = stageDir;
+    }
+    return outcomes;
+  } finally {
+    await release();
+  }
+}
+
+interface StagePlan {
+  stageDir: string;
+  upstream: StageManifest | null;
+  upstreamDir: string | null;
+  inputFingerprint: string;
+  fingerprint: string;
+  configHash: string;
+}
+
+async function runStage(req: RunRequest, stage: Stage, plan: StagePlan): Promise<StageManifest> {
+  const { outDir, config, log } = req;
+  await removePartials(outDir, stage.name);
+  const partial = join(outDir, `.${stage.name}.partial-${process.pid}`);
+  await mkdir(partial, { recursive: true });
+
+  const started = new Date();
+  const ctx = new RunningStage({
+    name: stage.name,
+    config,
+    options: req.options,
+    dir: partial,
+    inputFiles: req.inputFiles,
+    upstream: plan.upstream,
+    upstreamDir: plan.upstreamDir,
+    log,
+    progress: createProgress({ stage: stage.name, total: plan.upstream?.records_out ?? null, quiet: req.options.quiet }),
+  });
+
+  try {
+    await stage.run(ctx);
+  } catch (err) {
+    await ctx.abort();
+    await rm(partial, { recursive: true, force: true });
+    if (err instanceof StageStopped) {
+      log.info(`${stage.name.padEnd(8)} stopped: ${err.reason}`);
+      throw err;
+    }
+    throw err;
+  }
+  const outputs = await ctx.finish();
+
+  const dropped = Object.fromEntries(Object.entries(ctx.dropped).sort(([a], [b]) => a.localeCompare(b)));
+  if (ctx.recordsIn !== ctx.recordsOut + ctx.droppedTotal) {
+    await rm(partial, { recursive: true, force: true });
+    throw new Error(
+      `${stage.name} lost track of records: ${ctx.recordsIn} in but ${ctx.recordsOut} out + ${ctx.droppedTotal} dropped. This is a bug in the stage.`,
+    );
+  }
+  const finished = new Date();
+  const manifest: StageManifest = {
+    stage: stage.name,
+    schema_version: SCHEMA_VERSION,
+    code_version: codeVersion(),
+    fingerprint: plan.fingerprint,
+    input_fingerprint: plan.inputFingerprint,
+    config_hash: plan.configHash,
+    config: stage.configSlice(config) ?? null,
+    records_in: ctx.recordsIn,
+    records_out: ctx.recordsOut,
+    dropped,
+    output_fingerprint: hashValue(outputs.map((o) => [o.path, o.sha256])),
+    outputs,
+    stats: ctx.stats,
+    timings: {
+      started_at: started.toISOString(),
+      finished_at: finished.toISOString(),
+      seconds: (finished.getTime() - started.getTime()) / 1000,
+    },
+  };
+  // The manifest is the completion marker: written last, then the folder is swapped into place.
+  await writeJsonAtomic(join(partial, 'manifest.json'), manifest);
+  const old = join(outDir, `.${stage.name}.old-${process.pid}`);
+  await rename(plan.stageDir, old).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
+  await rename(partial, plan.stageDir);
+  await rm(old, { recursive: true, force: true });
+
+  log.info(
+    `${stage.name.padEnd(8)} ${manifest.records_in} in -> ${manifest.records_out} out, ${ctx.droppedTotal} dropped${describeDropped(dropped)} in ${manifest.timings.seconds.toFixed(1)}s`,
+  );
+  return manifest;
+}

@@ -1,0 +1,53 @@
+import type { PipelineConfig, PipelineRecord, Reject, StageManifest, StageName, OutputFile } from '../../schemas/index.js';
+import type { Logger } from './log.js';
+
+/** Options from the command line that are not pipeline config (they never change a stage's output). */
+export interface RunOptions {
+  dryRun: boolean;
+  quiet: boolean;
+}
+
+export type RejectInput = Omit<Reject, 'stage' | 'id' | 'task_id' | 'file' | 'record'> &
+  Partial<Pick<Reject, 'id' | 'task_id' | 'file' | 'record'>>;
+
+/** What the frame hands a stage. The stage never writes manifests, counts totals or renames folders. */
+export interface StageContext {
+  readonly name: StageName;
+  readonly config: PipelineConfig;
+  readonly options: RunOptions;
+  /** Folder this run of the stage writes into (a temporary folder, renamed into place on success). */
+  readonly dir: string;
+  /** Input files of the run (files, folders and globs expanded, sorted). Used by ingest. */
+  readonly inputFiles: readonly string[];
+  /** The previous stage's manifest; null for ingest. */
+  readonly upstream: StageManifest | null;
+  readonly log: Logger;
+
+  /** Streams the previous stage's records in order, counting each as one record in (unless count is false). */
+  records(opts?: { count?: boolean }): AsyncGenerator<PipelineRecord>;
+  /** Passes a record on: validated, then appended to the stage's part files. */
+  emit(record: PipelineRecord): Promise<void>;
+  /** Drops a record with a machine-readable reason and a sentence a person can read. */
+  reject(reject: RejectInput): Promise<void>;
+  /** For stages that read their own input (ingest): one more record seen. */
+  countIn(n?: number): void;
+  /** For stages that write their own outputs (export): register a finished file and its records. */
+  addOutput(file: OutputFile): void;
+  /** Stage-specific counter in the manifest's stats, e.g. count('per_harness', 'swe-agent'). */
+  count(group: string, key: string, n?: number): void;
+  /** Stage-specific value in the manifest's stats. */
+  setStat(key: string, value: unknown): void;
+}
+
+export interface Stage {
+  readonly name: StageName;
+  /** One line for `trajpipe stages`. */
+  readonly summary: string;
+  /** Bump when the stage's output changes for the same input and config: it forces a rerun. */
+  readonly version: string;
+  /** The part of the config this stage's output depends on; its hash is part of the fingerprint. */
+  configSlice(config: PipelineConfig): unknown;
+  /** Small files the output depends on (benchmark lists, label files): their content is fingerprinted. */
+  dependencyFiles?(config: PipelineConfig): string[];
+  run(ctx: StageContext): Promise<void>;
+}

@@ -1,0 +1,61 @@
+import type { PipelineRecord, SftMessage, SftRow } from '../../../schemas/index.js';
+
+/** Message indices whose assistant turn is trained: the segment's choice, or every agent turn when there is none. */
+export function trainedMessageIndices(record: PipelineRecord): Set<number> {
+  const steps = record.segment ? record.segment.trained_steps.map((s) => record.steps[s]!) : record.steps;
+  return new Set(steps.map((s) => s.message_index));
+}
+
+export function outcomeLabel(resolved: boolean | null): SftRow['outcome'] {
+  return resolved === true ? 'resolved' : resolved === false ? 'failed' : 'unknown';
+}
+
+/** Turns a pipeline record into an exported row with per-message loss flags. */
+export function toSftRow(record: PipelineRecord): SftRow {
+  const trained = trainedMessageIndices(record);
+  const valueOfMessage = new Map<number, number>();
+  const values = record.values?.values;
+  if (values) record.steps.forEach((s, i) => values[i] !== undefined && valueOfMessage.set(s.message_index, values[i]!));
+
+  const messages: SftMessage[] = record.messages.map((m, i) => ({
+    role: m.role,
+    content: m.content,
+    reasoning_content: m.reasoning_content ?? null,
+    tool_calls: m.tool_calls ? m.tool_calls.map((c) => ({ id: c.id, type: c.type, function: { name: c.function.name, arguments: c.function.arguments } })) : null,
+    tool_call_id: m.tool_call_id ?? null,
+    name: m.name ?? null,
+    loss: m.role === 'assistant' ? trained.has(i) : null,
+    step_value: valueOfMessage.get(i) ?? null,
+  }));
+  const trainedList = [...trained].sort((a, b) => a - b);
+  return {
+    id: record.id,
+    task_id: record.task_id,
+    source: `${record.source.harness}/${record.source.format}`,
+    teacher_model: record.source.teacher_model,
+    outcome: outcomeLabel(record.outcome.resolved),
+    messages,
+    tools: record.tools ? JSON.stringify(record.tools) : null,
+    train_start: record.segment ? record.segment.train_start : (trainedList[0] ?? null),
+    train_end: record.segment ? record.segment.train_end : (trainedList[trainedList.length - 1] ?? null),
+    step_values: values ?? null,
+    curve_shape: record.segment?.shape ?? null,
+    labeler: record.values?.labeler ?? null,
+    prompt_version: record.values?.prompt_version ?? null,
+    metadata: JSON.stringify({
+      task: record.task,
+      exit_status: record.outcome.exit_status,
+      label_source: record.outcome.label_source,
+      source_file: record.source.file,
+      source_record: record.source.record,
+      meta: record.meta,
+    }),
+  };
+}
+
+/** Rough uncompressed size, for shard and row-group sizing (exactness does not matter here). */
+export function approxRowBytes(row: SftRow): number {
+  let n = row.metadata.length + (row.tools?.length ?? 0) + 256;
+  for (const m of row.messages) n += m.content.length + (m.reasoning_content?.length ?? 0) + 64;
+  return n;
+}

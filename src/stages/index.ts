@@ -1,0 +1,10 @@
+import type { Stage } from '../runner/stage.js';
+import { ingestStage } from './ingest/index.js';
+import { filterStage } from './filter/index.js';
+import { dedupStage } from './dedup/index.js';
+import { labelStage } from './label/index.js';
+import { segmentStage } from './segment/index.js';
+import { exportStage } from './export/index.js';
+
+/** The pipeline, in order. Stages never import each other; the runner chains them. */
+export const STAGES: readonly Stage[] = [ingestStage, filterStage, dedupStage, labelStage, segmentStage, exportStage];

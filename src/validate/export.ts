@@ -1,0 +1,99 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import type { SchemaElement } from 'hyparquet';
+import { SftRow, SCHEMA_VERSION } from '../../schemas/index.js';
+import { readManifest } from '../runner/runner.js';
+import { openShard } from '../io/parquet/read.js';
+import { SFT_PARQUET_SCHEMA } from '../io/parquet/sft-schema.js';
+
+export interface ValidationReport {
+  dir: string;
+  shards: number;
+  rows: number;
+  byOutcome: Record<string, number>;
+  trainedTurns: number;
+  errors: string[];
+}
+
+/** A check on one row, beyond its schema; returns a problem or null. Issue-specific invariants register here. */
+export type RowCheck = (row: SftRow) => string | null;
+
+async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+function schemaKey(s: SchemaElement[]): string {
+  return JSON.stringify(
+    s.map((e) => [e.name, e.type ?? null, e.repetition_type ?? null, e.converted_type ?? null, e.num_children ?? null]),
+  );
+}
+
+/** Accepts a run folder (with export/ inside) or an export folder. */
+export async function findExportDir(dir: string): Promise<string> {
+  const inner = join(dir, 'export');
+  return (await stat(join(inner, 'manifest.json')).catch(() => null)) ? inner : dir;
+}
+
+/** Checks every shard of an export against the manifest, the Parquet schema, the row schema and the row checks. */
+export async function validateExport(dirArg: string, checks: RowCheck[] = [], maxErrors = 50): Promise<ValidationReport> {
+  const dir = await findExportDir(dirArg);
+  const report: ValidationReport = { dir, shards: 0, rows: 0, byOutcome: {}, trainedTurns: 0, errors: [] };
+  const fail = (m: string) => {
+    if (report.errors.length < maxErrors) report.errors.push(m);
+  };
+  const manifest = await readManifest(dir);
+  if (!manifest || manifest.stage !== 'export') {
+    fail(`${dir} has no valid export manifest.json; is it an export folder?`);
+    return report;
+  }
+  const expectedSchema = schemaKey(SFT_PARQUET_SCHEMA);
+  for (const out of manifest.outputs) {
+    const path = join(dir, out.path);
+    report.shards++;
+    const exists = await stat(path).catch(() => null);
+    if (!exists) {
+      fail(`${out.path}: listed in the manifest but missing.`);
+      continue;
+    }
+    const digest = await sha256File(path);
+    if (digest !== out.sha256) fail(`${out.path}: sha256 ${digest.slice(0, 12)}… does not match the manifest's ${out.sha256.slice(0, 12)}….`);
+    let shard;
+    try {
+      shard = await openShard(path);
+    } catch (err) {
+      fail(`${out.path}: not a readable Parquet file (${(err as Error).message}).`);
+      continue;
+    }
+    if (schemaKey(shard.metadata.schema) !== expectedSchema) {
+      fail(`${out.path}: Parquet schema differs from the SFT schema (columns: ${shard.metadata.schema.map((e) => e.name).join(', ')}).`);
+      continue;
+    }
+    const kv = Object.fromEntries((shard.metadata.key_value_metadata ?? []).map((e) => [e.key, e.value]));
+    if (kv['trajpipe.schema_version'] !== SCHEMA_VERSION) fail(`${out.path}: schema version ${kv['trajpipe.schema_version']} is not ${SCHEMA_VERSION}.`);
+    let rowsInShard = 0;
+    for await (const raw of shard.rows()) {
+      const where = `${out.path} row ${rowsInShard}`;
+      rowsInShard++;
+      const parsed = SftRow.safeParse(raw);
+      if (!parsed.success) {
+        const i = parsed.error.issues[0];
+        fail(`${where}: ${i?.path.join('.')}: ${i?.message}.`);
+        continue;
+      }
+      const row = parsed.data;
+      report.byOutcome[row.outcome] = (report.byOutcome[row.outcome] ?? 0) + 1;
+      report.trainedTurns += row.messages.filter((m) => m.loss === true).length;
+      for (const check of checks) {
+        const problem = check(row);
+        if (problem) fail(`${where} (id ${row.id}): ${problem}`);
+      }
+    }
+    report.rows += rowsInShard;
+    if (rowsInShard !== out.records) fail(`${out.path}: ${rowsInShard} rows, but the manifest says ${out.records}.`);
+  }
+  return report;
+}
