@@ -5,6 +5,7 @@ import { DedupConfig } from './dedup.js';
 import { LabelConfig } from './label.js';
 import { SegmentConfig } from './segment.js';
 import { ExportConfig } from './export.js';
+import { TokenizerConfig } from './tokenizer.js';
 
 export const RunnerConfig = z
   .object({
@@ -21,6 +22,7 @@ export const PipelineConfig = z
     inputs: z.array(z.string()).default([]).describe('Files, folders or globs, relative to the working directory.'),
     out: z.string().nullable().default(null).describe('Output folder; null means data/runs/<name>.'),
     runner: RunnerConfig.prefault({}),
+    tokenizer: TokenizerConfig.default({ kind: 'tiktoken', encoding: 'o200k_base' }).describe("The student's tokenizer, for length limits and token counts."),
     ingest: IngestConfig.prefault({}),
     filter: FilterConfig.prefault({}),
     dedup: DedupConfig.prefault({}),
@@ -32,4 +34,4 @@ export const PipelineConfig = z
 
 export type RunnerConfig = z.infer<typeof RunnerConfig>;
 export type PipelineConfig = z.infer<typeof PipelineConfig>;
-export { IngestConfig, FilterConfig, DedupConfig, LabelConfig, SegmentConfig, ExportConfig };
+export { TokenizerConfig, IngestConfig, FilterConfig, DedupConfig, LabelConfig, SegmentConfig, ExportConfig };

@@ -1,0 +1,60 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Tiktoken } from 'js-tiktoken/lite';
+import type { TokenizerConfig } from '../../schemas/config/tokenizer.js';
+import type { Message } from '../../schemas/index.js';
+import { UserError } from './errors.js';
+
+export interface TokenCounter {
+  /** A name for manifests, e.g. "tiktoken:o200k_base" or "huggingface:/models/qwen". */
+  readonly name: string;
+  count(text: string): number;
+}
+
+/** Tokens a chat template adds around each message (role markers, separators): a close, fixed estimate. */
+export const PER_MESSAGE_OVERHEAD = 4;
+
+/** Tokens of a conversation as a chat-templated prompt: content, reasoning and tool calls, plus per-message overhead. */
+export function countMessageTokens(counter: TokenCounter, messages: readonly Message[]): number {
+  let n = 0;
+  for (const m of messages) {
+    n += PER_MESSAGE_OVERHEAD + counter.count(m.content);
+    if (m.reasoning_content) n += counter.count(m.reasoning_content);
+    for (const c of m.tool_calls ?? []) n += counter.count(c.function.name) + counter.count(c.function.arguments);
+  }
+  return n;
+}
+
+const cache = new Map<string, Promise<TokenCounter>>();
+
+/** Loads a tokenizer once per process and configuration. */
+export function loadTokenCounter(config: TokenizerConfig): Promise<TokenCounter> {
+  const key = JSON.stringify(config);
+  let found = cache.get(key);
+  if (!found) {
+    found = config.kind === 'tiktoken' ? loadTiktoken(config.encoding) : loadHuggingFace(config.path);
+    cache.set(key, found);
+  }
+  return found;
+}
+
+async function loadTiktoken(encoding: 'o200k_base' | 'cl100k_base'): Promise<TokenCounter> {
+  const ranks = encoding === 'o200k_base' ? (await import('js-tiktoken/ranks/o200k_base')).default : (await import('js-tiktoken/ranks/cl100k_base')).default;
+  const enc = new Tiktoken(ranks);
+  // Special-token text inside a trajectory is just text: never throw on it.
+  return { name: `tiktoken:${encoding}`, count: (text) => enc.encode(text, [], []).length };
+}
+
+async function loadHuggingFace(dir: string): Promise<TokenCounter> {
+  const read = async (name: string, required: boolean): Promise<object> => {
+    const text = await readFile(join(dir, name), 'utf8').catch(() => null);
+    if (text === null) {
+      if (required) throw new UserError(`tokenizer.path: ${join(dir, name)} cannot be read; point it at a folder holding the student's tokenizer.json.`);
+      return {};
+    }
+    return JSON.parse(text) as object;
+  };
+  const { Tokenizer } = await import('@huggingface/tokenizers');
+  const tokenizer = new Tokenizer(await read('tokenizer.json', true), await read('tokenizer_config.json', false));
+  return { name: `huggingface:${dir}`, count: (text) => tokenizer.encode(text, { add_special_tokens: false }).ids.length };
+}
