@@ -75,7 +75,17 @@ export async function validateExport(dirArg: string, checks: RowCheck[] = [], ma
     const kv = Object.fromEntries((shard.metadata.key_value_metadata ?? []).map((e) => [e.key, e.value]));
     if (kv['trajpipe.schema_version'] !== SCHEMA_VERSION) fail(`${out.path}: schema version ${kv['trajpipe.schema_version']} is not ${SCHEMA_VERSION}.`);
     let rowsInShard = 0;
-    for await (const raw of shard.rows()) {
+    try {
+      await checkRows();
+    } catch (err) {
+      fail(`${out.path}: cannot be read after row ${rowsInShard} (${(err as Error).message}).`);
+      continue;
+    }
+    report.rows += rowsInShard;
+    if (rowsInShard !== out.records) fail(`${out.path}: ${rowsInShard} rows, but the manifest says ${out.records}.`);
+
+    async function checkRows(): Promise<void> {
+    for await (const raw of shard!.rows()) {
       const where = `${out.path} row ${rowsInShard}`;
       rowsInShard++;
       const parsed = SftRow.safeParse(raw);
@@ -92,8 +102,7 @@ export async function validateExport(dirArg: string, checks: RowCheck[] = [], ma
         if (problem) fail(`${where} (id ${row.id}): ${problem}`);
       }
     }
-    report.rows += rowsInShard;
-    if (rowsInShard !== out.records) fail(`${out.path}: ${rowsInShard} rows, but the manifest says ${out.records}.`);
+    }
   }
   return report;
 }

@@ -20,9 +20,21 @@ export async function openShard(path: string): Promise<ShardReader> {
       for (const group of metadata.row_groups) {
         const end = start + Number(group.num_rows);
         const rows = await parquetReadObjects({ file, metadata, rowStart: start, rowEnd: end, compressors, ...(columns ? { columns } : {}) });
-        for (const r of rows) yield r as Record<string, unknown>;
+        for (const r of rows) yield nullify(r) as Record<string, unknown>;
         start = end;
       }
     },
   };
+}
+
+/** hyparquet leaves a null nested value undefined; the SFT schema (like DuckDB and pyarrow) says null. */
+function nullify(value: unknown): unknown {
+  if (value === undefined) return null;
+  if (Array.isArray(value)) return value.map(nullify);
+  if (value && typeof value === 'object' && !(value instanceof Uint8Array)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = nullify(v);
+    return out;
+  }
+  return value;
 }

@@ -25,5 +25,6 @@ export async function zstdCompressor(level: number): Promise<(input: Uint8Array)
 
 export async function zstdDecompressor(): Promise<(input: Uint8Array) => Uint8Array> {
   const z = await zstd();
-  return (input) => z.decompress(input);
+  // Empty pages (all-null columns) decompress to nothing; zstd-codec returns undefined for them.
+  return (input) => (input.length === 0 ? new Uint8Array(0) : (z.decompress(input) ?? new Uint8Array(0)));
 }
