@@ -32,6 +32,13 @@ export const Segment = z
     shape: CurveShape.nullable().describe('null for resolved runs, which have no curve.'),
     smoothed: z.array(z.number()).nullable(),
     note: z.string().nullable().describe('e.g. "no clear mistake: largest fall 0.02 < min_drop 0.05".'),
+    cut_after: z
+      .number()
+      .int()
+      .nonnegative()
+      .nullable()
+      .optional()
+      .describe('Last message index to export; later messages are left out (null or absent: keep every message).'),
   })
   .strict();
 
