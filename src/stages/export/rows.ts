@@ -1,13 +1,23 @@
 import type { PipelineRecord, SftMessage, SftRow } from '../../../schemas/index.js';
 
-/** Message indices whose assistant turn is trained: the segment's choice, or every agent turn when there is none. */
+/**
+ * Message indices whose assistant turn is trained: the segment's choice. Without a segment only a
+ * resolved run may be trained (whole); a failed or unknown run trains nothing, never everything.
+ */
 export function trainedMessageIndices(record: PipelineRecord): Set<number> {
-  const steps = record.segment ? record.segment.trained_steps.map((s) => record.steps[s]!) : record.steps;
-  return new Set(steps.map((s) => s.message_index));
+  if (record.segment) return new Set(record.segment.trained_steps.map((s) => record.steps[s]!.message_index));
+  if (record.outcome.resolved === true) return new Set(record.steps.map((s) => s.message_index));
+  return new Set();
 }
 
 export function outcomeLabel(resolved: boolean | null): SftRow['outcome'] {
   return resolved === true ? 'resolved' : resolved === false ? 'failed' : 'unknown';
+}
+
+/** How many messages are exported: everything up to the segment's cut (causal attention makes later turns irrelevant). */
+export function exportedMessageCount(record: PipelineRecord): number {
+  const cut = record.segment?.cut_after;
+  return cut === null || cut === undefined ? record.messages.length : Math.min(record.messages.length, cut + 1);
 }
 
 /** Turns a pipeline record into an exported row with per-message loss flags. */
@@ -17,7 +27,7 @@ export function toSftRow(record: PipelineRecord): SftRow {
   const values = record.values?.values;
   if (values) record.steps.forEach((s, i) => values[i] !== undefined && valueOfMessage.set(s.message_index, values[i]!));
 
-  const messages: SftMessage[] = record.messages.map((m, i) => ({
+  const messages: SftMessage[] = record.messages.slice(0, exportedMessageCount(record)).map((m, i) => ({
     role: m.role,
     content: m.content,
     reasoning_content: m.reasoning_content ?? null,
@@ -25,7 +35,7 @@ export function toSftRow(record: PipelineRecord): SftRow {
     tool_call_id: m.tool_call_id ?? null,
     name: m.name ?? null,
     loss: m.role === 'assistant' ? trained.has(i) : null,
-    step_value: valueOfMessage.get(i) ?? null,
+    step_value: m.role === 'assistant' ? (valueOfMessage.get(i) ?? null) : null,
   }));
   const trainedList = [...trained].sort((a, b) => a - b);
   return {
@@ -48,6 +58,11 @@ export function toSftRow(record: PipelineRecord): SftRow {
       label_source: record.outcome.label_source,
       source_file: record.source.file,
       source_record: record.source.record,
+      labeler_model: record.values?.model ?? null,
+      peak_step: record.segment?.peak_step ?? null,
+      critical_step: record.segment?.critical_step ?? null,
+      segment_note: record.segment?.note ?? null,
+      messages_cut: record.messages.length - exportedMessageCount(record),
       meta: record.meta,
     }),
   };

@@ -1,0 +1,100 @@
+import type { CurveShape, PipelineRecord, Segment, SegmentConfig } from '../../../schemas/index.js';
+import { analyseFailedCurve } from './curve.js';
+
+export type SegmentDecision =
+  | { kind: 'train'; segment: Segment; outcome: 'resolved' | 'failed' | 'unknown'; shape: CurveShape | null; noClearMistake: boolean }
+  | { kind: 'drop'; reason: string; message: string; details?: Record<string, unknown>; shape: CurveShape | null };
+
+function spanOf(record: PipelineRecord, trainedSteps: number[]): { train_start: number; train_end: number } {
+  const indices = trainedSteps.map((s) => record.steps[s]!.message_index);
+  return { train_start: Math.min(...indices), train_end: Math.max(...indices) };
+}
+
+/**
+ * What one record trains. Resolved runs: every agent turn. Failed runs (and unknown ones with
+ * unknown_outcome: as-failed): the turns up to the peak of their value curve. A failed run is never
+ * trained whole: without a curve it is dropped.
+ */
+export function decideSegment(record: PipelineRecord, cfg: SegmentConfig): SegmentDecision {
+  const who = `Run ${record.id} (task ${record.task_id}, ${record.source.file} record ${record.source.record})`;
+  const resolved = record.outcome.resolved;
+  if (record.steps.length === 0) {
+    return { kind: 'drop', reason: 'no-agent-turns', message: `${who} has no agent turn to train.`, shape: null };
+  }
+  if (resolved === true) {
+    const all = record.steps.map((s) => s.index);
+    const segment: Segment = {
+      ...spanOf(record, all),
+      trained_steps: all,
+      peak_step: null,
+      peak_value: null,
+      critical_step: null,
+      critical_drop: null,
+      shape: null,
+      smoothed: null,
+      note: null,
+      cut_after: null,
+    };
+    return { kind: 'train', segment, outcome: 'resolved', shape: null, noClearMistake: false };
+  }
+  if (!cfg.enabled) {
+    return {
+      kind: 'drop',
+      reason: 'segment-disabled',
+      message: `${who} did not resolve its task and segment.enabled is false, so none of its turns can be trained.`,
+      shape: null,
+    };
+  }
+  if (resolved === null && cfg.unknown_outcome === 'drop') {
+    return {
+      kind: 'drop',
+      reason: 'unknown-outcome',
+      message: `${who} has no known outcome; it is neither trained whole nor cut (set segment.unknown_outcome: as-failed to cut it like a failed run).`,
+      shape: null,
+    };
+  }
+  const values = record.values?.values;
+  if (!values) {
+    return {
+      kind: 'drop',
+      reason: 'unlabelled-failed-run',
+      message: `${who} did not resolve its task and has no value curve from the label stage, so no turn of it can be chosen for training.`,
+      shape: null,
+    };
+  }
+  if (values.length !== record.steps.length) {
+    return {
+      kind: 'drop',
+      reason: 'values-steps-mismatch',
+      message: `${who} has ${values.length} step values for ${record.steps.length} agent turns.`,
+      details: { values: values.length, steps: record.steps.length },
+      shape: null,
+    };
+  }
+
+  const submits = new Set(record.steps.filter((s) => s.flags.submit).map((s) => s.index));
+  const a = analyseFailedCurve(values, submits, cfg);
+  if (a.unproductive) {
+    return {
+      kind: 'drop',
+      reason: 'no-productive-prefix',
+      message: `${who} failed and ${a.unproductive.message}.`,
+      details: { why: a.unproductive.why, shape: a.shape, peak_step: a.peak.step, peak_value: a.peak.value, trained_steps: a.trainedSteps.length },
+      shape: a.shape,
+    };
+  }
+  const span = spanOf(record, a.trainedSteps);
+  const segment: Segment = {
+    ...span,
+    trained_steps: a.trainedSteps,
+    peak_step: a.peak.step,
+    peak_value: a.peak.value,
+    critical_step: a.critical.step,
+    critical_drop: a.critical.drop,
+    shape: a.shape,
+    smoothed: a.smoothed ? a.curve : null,
+    note: a.note,
+    cut_after: cfg.keep_after_span ? null : span.train_end,
+  };
+  return { kind: 'train', segment, outcome: resolved === null ? 'unknown' : 'failed', shape: a.shape, noClearMistake: a.critical.step === null };
+}
