@@ -1,0 +1,66 @@
+import { Buffer } from 'node:buffer';
+import type { LengthConfig } from '../../../schemas/config/filter.js';
+import type { Message } from '../../../schemas/index.js';
+import { countMessageTokens, PER_MESSAGE_OVERHEAD, type TokenCounter } from '../../core/tokenizer.js';
+import { observationText, type FilterRule } from './rule.js';
+
+/**
+ * A token never covers less than one byte of text (plus one for a tokenizer's dummy prefix), so a
+ * text whose UTF-8 size is within a limit is within it in tokens too: the tokenizer then need not run.
+ * This is a bound, not an estimate: anything that might exceed a limit is counted for real.
+ */
+function tokenBound(text: string): number {
+  return Buffer.byteLength(text, 'utf8') + 1;
+}
+
+function conversationBound(messages: readonly Message[]): number {
+  let n = 0;
+  for (const m of messages) {
+    n += PER_MESSAGE_OVERHEAD + tokenBound(m.content);
+    if (m.reasoning_content) n += tokenBound(m.reasoning_content);
+    for (const c of m.tool_calls ?? []) n += tokenBound(c.function.name) + tokenBound(c.function.arguments);
+  }
+  return n;
+}
+
+export function lengthRule(cfg: LengthConfig, counter: TokenCounter): FilterRule {
+  return {
+    name: 'length',
+    applyTo: cfg.apply_to,
+    check(record) {
+      if (cfg.max_steps !== null && record.steps.length > cfg.max_steps) {
+        return {
+          reason: 'too-many-steps',
+          message: `it has ${record.steps.length} assistant turns, more than the limit of ${cfg.max_steps}`,
+          details: { steps: record.steps.length, limit: cfg.max_steps },
+        };
+      }
+      if (cfg.max_observation_tokens !== null) {
+        const limit = cfg.max_observation_tokens;
+        for (const step of record.steps) {
+          const text = observationText(record, step);
+          if (tokenBound(text) <= limit) continue;
+          const tokens = counter.count(text);
+          if (tokens > limit) {
+            return {
+              reason: 'observation-too-long',
+              message: `the observation of step ${step.index} is ${tokens} tokens (${counter.name}), more than the limit of ${limit}`,
+              details: { step: step.index, tokens, limit, tokenizer: counter.name },
+            };
+          }
+        }
+      }
+      if (cfg.max_tokens !== null && conversationBound(record.messages) > cfg.max_tokens) {
+        const tokens = countMessageTokens(counter, record.messages);
+        if (tokens > cfg.max_tokens) {
+          return {
+            reason: 'too-many-tokens',
+            message: `its conversation is ${tokens} tokens (${counter.name}), more than the limit of ${cfg.max_tokens}`,
+            details: { tokens, limit: cfg.max_tokens, tokenizer: counter.name },
+          };
+        }
+      }
+      return null;
+    },
+  };
+}
