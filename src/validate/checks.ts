@@ -1,5 +1,10 @@
 import type { RowCheck } from './export.js';
 
+// Invariants every exported row must hold, whatever the config. `trajpipe validate` runs them on any
+// export, so a shard edited by hand, or written by a buggy version, is caught before it trains a model.
+
+const trainedIndices = (row: Parameters<RowCheck>[0]) => row.messages.flatMap((m, i) => (m.loss === true ? [i] : []));
+
 /** loss is a property of assistant turns only: true or false there, null everywhere else. */
 export const lossOnlyOnAssistantTurns: RowCheck = (row) => {
   for (const [i, m] of row.messages.entries()) {
@@ -9,4 +14,51 @@ export const lossOnlyOnAssistantTurns: RowCheck = (row) => {
   return null;
 };
 
-export const DEFAULT_ROW_CHECKS: RowCheck[] = [lossOnlyOnAssistantTurns];
+/** A row that trains nothing costs trainer compute and teaches nothing. */
+export const atLeastOneTrainedTurn: RowCheck = (row) =>
+  trainedIndices(row).length > 0 ? null : `no message has loss=true; every exported row must train at least one turn.`;
+
+/** train_start and train_end bound the trained turns exactly: they are the first and last of them. */
+export const trainedTurnsInsideSpan: RowCheck = (row) => {
+  const trained = trainedIndices(row);
+  if (trained.length === 0) return null; // atLeastOneTrainedTurn reports it
+  const { train_start: start, train_end: end } = row;
+  if (start === null || end === null) return `train_start/train_end are null but ${trained.length} turn(s) are trained.`;
+  const outside = trained.find((i) => i < start || i > end);
+  if (outside !== undefined) return `message ${outside} is trained but lies outside [train_start ${start}, train_end ${end}].`;
+  if (trained[0] !== start || trained[trained.length - 1] !== end) {
+    return `train_start ${start} / train_end ${end} are not the first and last trained messages (${trained[0]} and ${trained[trained.length - 1]}).`;
+  }
+  return null;
+};
+
+/** Resolved runs are trained on every agent turn. */
+export const resolvedRunsFullyTrained: RowCheck = (row) => {
+  if (row.outcome !== 'resolved') return null;
+  const i = row.messages.findIndex((m) => m.role === 'assistant' && m.loss !== true);
+  return i === -1 ? null : `message ${i} is an untrained assistant turn of a resolved run; resolved runs are trained whole.`;
+};
+
+/** A failed run's submission is what failed: it is never trained. */
+export const failedRunSubmitNotTrained: RowCheck = (row) => {
+  if (row.outcome === 'resolved') return null;
+  let submits: unknown;
+  try {
+    submits = (JSON.parse(row.metadata) as { submit_message_indices?: unknown }).submit_message_indices;
+  } catch {
+    return `metadata is not valid JSON, so the submitting turn cannot be checked.`;
+  }
+  if (!Array.isArray(submits) || !submits.every((i) => Number.isInteger(i))) {
+    return `metadata has no submit_message_indices, so the submitting turn of this ${row.outcome} run cannot be checked.`;
+  }
+  const trained = (submits as number[]).find((i) => row.messages[i]?.loss === true);
+  return trained === undefined ? null : `message ${trained} is the submitting turn of a ${row.outcome} run and is trained.`;
+};
+
+export const DEFAULT_ROW_CHECKS: RowCheck[] = [
+  lossOnlyOnAssistantTurns,
+  atLeastOneTrainedTurn,
+  trainedTurnsInsideSpan,
+  resolvedRunsFullyTrained,
+  failedRunSubmitNotTrained,
+];

@@ -63,6 +63,8 @@ export function toSftRow(record: PipelineRecord): SftRow {
       critical_step: record.segment?.critical_step ?? null,
       segment_note: record.segment?.note ?? null,
       messages_cut: record.messages.length - exportedMessageCount(record),
+      // Lets `trajpipe validate` prove from the shard alone that no failed run's submitting turn is trained.
+      submit_message_indices: record.steps.filter((s) => s.flags.submit).map((s) => s.message_index),
       meta: record.meta,
     }),
   };
