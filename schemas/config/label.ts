@@ -1,10 +1,81 @@
 import { z } from 'zod';
+import { TokenizerConfig } from './tokenizer.js';
 
+const PositiveOrNull = z.number().positive().nullable().default(null);
+
+/** What the teacher is asked and how its answer is read: every field here changes the labels (and the cache key). */
 export const TeacherConfig = z
   .object({
     base_url: z.string().url().nullable().default(null).describe('OpenAI-compatible endpoint; null uses the heuristic labeler.'),
     model: z.string().nullable().default(null),
     api_key_env: z.string().default('OPENAI_API_KEY').describe('Name of the environment variable holding the key (never the key itself).'),
+    prompt_version: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/)
+      .default('hindsight-1')
+      .describe('Version of the prompt template; part of every cache key and output row. Changing it re-asks the teacher for every run.'),
+    instructions_file: z
+      .string()
+      .nullable()
+      .default(null)
+      .describe('Own instructions replacing the built-in ones (give them their own prompt_version); null: the built-in template.'),
+    response_format: z
+      .enum(['json_schema', 'json_object', 'none'])
+      .default('json_schema')
+      .describe('json_schema: structured output fixing one value per step; json_object or none for endpoints without it (the answer is then parsed tolerantly).'),
+    temperature: z.number().min(0).max(2).nullable().default(null).describe('null: 0 for one sample, 0.7 when samples > 1.'),
+    max_tokens: z.number().int().positive().nullable().default(null).describe('Completion cap sent with each request; null: not sent.'),
+    samples: z.number().int().min(1).default(1).describe('K answers per run, averaged; per-sample curves and their spread are kept.'),
+    samples_mode: z.enum(['n', 'requests']).default('n').describe('n: one request with n=K; requests: K requests (for servers without n).'),
+    peak_disagreement_steps: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(2)
+      .describe('Samples whose peaks lie more than this many steps apart disagree.'),
+    on_disagreement: z.enum(['flag', 'drop']).default('flag').describe('flag: keep the run with flag samples-disagree; drop: reject it.'),
+    max_invalid_retries: z.number().int().nonnegative().default(2).describe('Re-asks after an invalid answer before the run is rejected.'),
+    tokenizer: TokenizerConfig.nullable()
+      .default(null)
+      .describe("Tokenizer for the prompt budget; null: the pipeline's (student's) tokenizer, an estimate of the teacher's count."),
+    max_prompt_tokens: z.number().int().positive().default(100_000).describe('Prompt token budget; longer runs are compacted, then rejected.'),
+    observation_max_chars: z
+      .number()
+      .int()
+      .positive()
+      .default(10_000)
+      .describe('Observations longer than this are shortened to their head and tail (Orchard: 10,000).'),
+    observation_head_chars: z.number().int().nonnegative().default(5_000),
+    observation_tail_chars: z.number().int().nonnegative().default(5_000),
+    compact_min_chars: z
+      .number()
+      .int()
+      .positive()
+      .default(400)
+      .describe('Compaction halves the per-field limit until this; a run still over budget is rejected as too-long-for-teacher.'),
+  })
+  .strict();
+
+/** How fast and how much: none of these change a label, so they are left out of the stage fingerprint. */
+export const TeacherLimits = z
+  .object({
+    concurrency: z.number().int().positive().default(8).describe('Requests in flight at most.'),
+    rpm: PositiveOrNull.describe('Requests per minute; null: no limit.'),
+    tpm: PositiveOrNull.describe('Tokens (prompt + expected completion) per minute; null: no limit.'),
+    timeout_s: z.number().positive().default(300).describe('Per-request timeout, the whole answer included.'),
+    max_retries: z.number().int().nonnegative().default(6).describe('Retries of a request after 429, 5xx, timeouts and dropped connections.'),
+    backoff_base_s: z.number().positive().default(1),
+    backoff_max_s: z.number().positive().default(60),
+    stop_after_failures: z
+      .number()
+      .int()
+      .positive()
+      .default(10)
+      .describe('Consecutive requests failing after all retries before the stage stops (resumably) instead of rejecting more runs.'),
+    price_prompt_per_mtok: z.number().nonnegative().default(0).describe('Price per million prompt tokens, for the cost estimate.'),
+    price_completion_per_mtok: z.number().nonnegative().default(0),
+    max_cost: PositiveOrNull.describe('Stop the stage cleanly once the estimated cost reaches this.'),
+    max_requests: z.number().int().positive().nullable().default(null).describe('Stop the stage cleanly after this many requests sent.'),
   })
   .strict();
 
@@ -12,9 +83,11 @@ export const LabelConfig = z
   .object({
     enabled: z.boolean().default(true),
     teacher: TeacherConfig.prefault({}),
+    limits: TeacherLimits.prefault({}),
     cache_dir: z.string().default('data/cache/teacher').describe('Response cache shared across runs.'),
   })
   .strict();
 
 export type TeacherConfig = z.infer<typeof TeacherConfig>;
+export type TeacherLimits = z.infer<typeof TeacherLimits>;
 export type LabelConfig = z.infer<typeof LabelConfig>;

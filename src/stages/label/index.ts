@@ -1,10 +1,198 @@
-import type { Stage } from '../../runner/stage.js';
-import { passThrough } from '../passthrough.js';
+import type { PipelineConfig, PipelineRecord } from '../../../schemas/index.js';
+import type { Stage, StageContext } from '../../runner/stage.js';
+import { StageStopped } from '../../core/errors.js';
+import { costOf } from '../../teacher/accounting.js';
+import { expectedCompletionTokens, type LabelResult } from '../../teacher/labeler.js';
+import { HEURISTIC_VERSION, heuristicValues } from './heuristic.js';
+import { OrderedWindow, type Settled } from './ordered.js';
+import { setUpTeacher, type TeacherSetup } from './teacher.js';
+
+/**
+ * What the labels depend on. The endpoint, the key's variable, the cache folder and the limits (speed,
+ * retries, prices, caps) are left out: they change how fast or how expensively labels arrive, not what they
+ * are, so changing them does not make the stage out of date.
+ */
+export function labelConfigSlice(config: PipelineConfig): unknown {
+  const l = config.label;
+  if (!l.enabled) return { enabled: false };
+  if (!l.teacher.base_url) return { enabled: true, labeler: 'heuristic', version: HEURISTIC_VERSION };
+  const { base_url: _url, api_key_env: _env, ...teacher } = l.teacher;
+  return { enabled: true, labeler: 'teacher', teacher: { ...teacher, tokenizer: teacher.tokenizer ?? config.tokenizer } };
+}
+
+interface Item {
+  record: PipelineRecord;
+  /** null: passed through unlabelled (resolved, or no outcome label). */
+  result: LabelResult | null;
+  passReason?: 'resolved' | 'no-outcome-label' | 'label-disabled';
+}
+
+function where(r: PipelineRecord): string {
+  return `run ${r.id} (${r.source.file} record ${r.source.record})`;
+}
 
 export const labelStage: Stage = {
   name: 'label',
   summary: 'Estimates, per agent step, the hindsight probability that a failed run would still succeed.',
-  version: '0',
-  configSlice: (config) => config.label,
-  run: passThrough,
+  version: '1',
+  configSlice: labelConfigSlice,
+  dependencyFiles: (config) => (config.label.teacher.base_url && config.label.teacher.instructions_file ? [config.label.teacher.instructions_file] : []),
+  run: runLabel,
 };
+
+async function runLabel(ctx: StageContext): Promise<void> {
+  const cfg = ctx.config.label;
+  const teacher = cfg.enabled && cfg.teacher.base_url ? await setUpTeacher(ctx.config) : null;
+  if (teacher && !teacher.haveKey) ctx.log.warn(`label: $${cfg.teacher.api_key_env} is not set; requests carry a placeholder key (enough for a local vLLM or SGLang server).`);
+  if (ctx.options.dryRun && cfg.enabled) await dryRun(ctx, teacher);
+
+  const labelOne = async (record: PipelineRecord): Promise<Item> => {
+    if (!cfg.enabled) return { record, result: null, passReason: 'label-disabled' };
+    if (record.outcome.resolved !== false) return { record, result: null, passReason: record.outcome.resolved ? 'resolved' : 'no-outcome-label' };
+    if (record.steps.length === 0) {
+      return { record, result: { kind: 'rejected', reason: 'no-steps', message: 'the failed run has no agent step to label' } };
+    }
+    if (!teacher) return { record, result: { kind: 'labelled', values: heuristicValues(record) } };
+    const prepared = teacher.labeler.prepare(record);
+    if ('tooLong' in prepared) {
+      return {
+        record,
+        result: {
+          kind: 'rejected',
+          reason: 'too-long-for-teacher',
+          message: `even compacted, the prompt needs ~${prepared.tooLong} tokens, over label.teacher.max_prompt_tokens = ${cfg.teacher.max_prompt_tokens}`,
+          details: { prompt_tokens: prepared.tooLong, steps: record.steps.length },
+        },
+      };
+    }
+    return { record, result: await teacher.labeler.label(prepared, teacher.requester) };
+  };
+
+  const progress = new LabelProgress(ctx, teacher);
+  const window = new OrderedWindow<Item>(teacher ? cfg.limits.concurrency * 4 : 1);
+  const handle = async (settled: Settled<Item>[]): Promise<void> => {
+    for (const s of settled) {
+      if (!s.ok) {
+        // Stop sending, let answers already on their way land in the cache, then end the stage.
+        teacher?.requester.stop(s.error instanceof Error ? s.error.message : String(s.error));
+        await window.abandon();
+        throw s.error;
+      }
+      await output(ctx, s.value);
+      progress.tick();
+    }
+  };
+  for await (const record of ctx.records()) {
+    await handle(await window.push(() => labelOne(record)));
+    await handle(await window.drainReady());
+  }
+  await handle(await window.drain());
+
+  ctx.setStat('labeler', !cfg.enabled ? 'disabled' : teacher ? 'teacher' : 'heuristic');
+  ctx.setStat('prompt_version', !cfg.enabled ? null : teacher ? cfg.teacher.prompt_version : HEURISTIC_VERSION);
+  if (teacher) {
+    ctx.setStat('model', cfg.teacher.model);
+    ctx.setStat('teacher', teacher.accounts.toJSON());
+    ctx.setStat('cache', { dir: cfg.cache_dir, corrupt_entries_ignored: teacher.cache.corrupt });
+  }
+  progress.finish();
+}
+
+async function output(ctx: StageContext, item: Item): Promise<void> {
+  const { record, result } = item;
+  if (result === null) {
+    ctx.count('runs', item.passReason ?? 'passed-through');
+    await ctx.emit({ ...record, values: null });
+    return;
+  }
+  if (result.kind === 'rejected') {
+    ctx.count('runs', 'rejected');
+    await ctx.reject({
+      reason: result.reason,
+      message: `Cannot label ${where(record)}: ${result.message}`,
+      id: record.id,
+      task_id: record.task_id,
+      file: record.source.file,
+      record: record.source.record,
+      ...(result.details ? { details: result.details } : {}),
+    });
+    return;
+  }
+  ctx.count('runs', 'labelled');
+  for (const flag of result.values.flags) ctx.count('flags', flag);
+  await ctx.emit({ ...record, values: result.values });
+}
+
+/** Prints what labelling would send and cost, then stops before the first request. */
+async function dryRun(ctx: StageContext, teacher: TeacherSetup | null): Promise<never> {
+  let eligible = 0;
+  if (!teacher) {
+    for await (const r of ctx.records({ count: false })) if (r.outcome.resolved === false && r.steps.length) eligible++;
+    throw new StageStopped(`dry run: ${eligible} failed run(s) would be labelled by the heuristic labeler, offline: 0 requests, no cost`);
+  }
+  let requests = 0;
+  let cached = 0;
+  let tooLong = 0;
+  let promptTokens = 0;
+  let completionTokens = 0;
+  for await (const r of ctx.records({ count: false })) {
+    if (r.outcome.resolved !== false || r.steps.length === 0) continue;
+    eligible++;
+    const prepared = teacher.labeler.prepare(r);
+    if ('tooLong' in prepared) {
+      tooLong++;
+      continue;
+    }
+    for (const plan of teacher.labeler.plan(prepared, 0, 0)) {
+      if ((await teacher.cache.get(plan.key)) !== null) {
+        cached++;
+        continue;
+      }
+      requests++;
+      promptTokens += prepared.promptTokens;
+      completionTokens += plan.choices * expectedCompletionTokens(prepared.steps);
+    }
+  }
+  const prices = teacher.accounts.prices;
+  const cost = costOf(prices, promptTokens, completionTokens);
+  const priced = prices.promptPerMTok || prices.completionPerMTok ? `~$${cost.toFixed(4)}` : 'no price set (label.limits.price_*_per_mtok)';
+  throw new StageStopped(
+    `dry run: ${requests} request(s) to send for ${eligible} failed run(s) (${cached} already answered in the cache, ${tooLong} too long for the teacher), ` +
+      `~${promptTokens} prompt + ~${completionTokens} completion tokens, estimated cost ${priced}`,
+  );
+}
+
+/** The teacher's accounts on a line every few seconds: runs done, requests, tokens, cost, rate, time left. */
+class LabelProgress {
+  private done = 0;
+  private readonly started = Date.now();
+  private last = Date.now();
+  private readonly total: number | null;
+
+  constructor(
+    private readonly ctx: StageContext,
+    private readonly teacher: TeacherSetup | null,
+    private readonly intervalMs = 10_000,
+  ) {
+    this.total = ctx.upstream?.records_out ?? null;
+  }
+
+  private line(): string {
+    const secs = Math.max((Date.now() - this.started) / 1000, 1e-3);
+    const rate = this.done / secs;
+    const left = this.total && rate > 0 ? `, ~${Math.ceil((this.total - this.done) / rate)}s left` : '';
+    const accounts = this.teacher ? `; ${this.teacher.accounts.summary()}` : '';
+    return `[label] ${this.done}${this.total ? `/${this.total}` : ''} runs${accounts}; ${rate.toFixed(1)} runs/s${left}`;
+  }
+
+  tick(): void {
+    this.done++;
+    if (!this.teacher || Date.now() - this.last < this.intervalMs) return;
+    this.last = Date.now();
+    this.ctx.log.info(this.line());
+  }
+
+  finish(): void {
+    if (this.teacher) this.ctx.log.info(this.line());
+  }
+}

@@ -1,0 +1,62 @@
+import { readFile } from 'node:fs/promises';
+import type { PipelineConfig } from '../../../schemas/index.js';
+import { UserError } from '../../core/errors.js';
+import { loadTokenCounter } from '../../core/tokenizer.js';
+import { TeacherAccounts } from '../../teacher/accounting.js';
+import { ResponseCache } from '../../teacher/cache.js';
+import { createOpenAITransport, type TeacherTransport } from '../../teacher/client.js';
+import { TeacherLabeler } from '../../teacher/labeler.js';
+import { BUILTIN_INSTRUCTIONS, BUILTIN_PROMPT_VERSION } from '../../teacher/prompt.js';
+import { TeacherRequester } from '../../teacher/requester.js';
+
+export interface TeacherSetup {
+  labeler: TeacherLabeler;
+  requester: TeacherRequester;
+  accounts: TeacherAccounts;
+  cache: ResponseCache;
+  /** Whether a key was found in the configured environment variable. */
+  haveKey: boolean;
+}
+
+/** The URL without credentials or query, for messages. */
+export function describeEndpoint(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
+export async function loadInstructions(config: PipelineConfig): Promise<string> {
+  const t = config.label.teacher;
+  if (!t.instructions_file) return BUILTIN_INSTRUCTIONS;
+  if (t.prompt_version === BUILTIN_PROMPT_VERSION) {
+    throw new UserError(`label.teacher.instructions_file is set: give those instructions their own label.teacher.prompt_version (not ${BUILTIN_PROMPT_VERSION}).`);
+  }
+  return readFile(t.instructions_file, 'utf8').catch(() => {
+    throw new UserError(`label.teacher.instructions_file ${t.instructions_file} cannot be read.`);
+  });
+}
+
+/** Everything the teacher path needs, built from the config; the transport can be replaced in tests. */
+export async function setUpTeacher(config: PipelineConfig, transport?: TeacherTransport): Promise<TeacherSetup> {
+  const { teacher, limits, cache_dir } = config.label;
+  if (!teacher.base_url) throw new Error('setUpTeacher without base_url');
+  if (!teacher.model) throw new UserError('label.teacher.base_url is set but label.teacher.model is not: name the teacher model (or --teacher-model).');
+  const apiKey = process.env[teacher.api_key_env] || undefined;
+  const counter = await loadTokenCounter(teacher.tokenizer ?? config.tokenizer);
+  const labeler = new TeacherLabeler(teacher, await loadInstructions(config), counter);
+  const accounts = new TeacherAccounts({ promptPerMTok: limits.price_prompt_per_mtok, completionPerMTok: limits.price_completion_per_mtok });
+  const cache = new ResponseCache(cache_dir);
+  const endpoint = describeEndpoint(teacher.base_url);
+  const requester = new TeacherRequester({
+    transport: transport ?? createOpenAITransport({ baseURL: teacher.base_url, apiKey }),
+    cache,
+    limits,
+    accounts,
+    meta: { model: teacher.model, prompt_version: teacher.prompt_version },
+    endpoint,
+  });
+  return { labeler, requester, accounts, cache, haveKey: apiKey !== undefined };
+}

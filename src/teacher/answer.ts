@@ -1,0 +1,150 @@
+import { z } from 'zod';
+
+/** The JSON schema sent as response_format: exactly one value in [0, 1] per step. */
+export function answerJsonSchema(steps: number): Record<string, unknown> {
+  return {
+    type: 'object',
+    properties: {
+      values: { type: 'array', items: { type: 'number', minimum: 0, maximum: 1 }, minItems: steps, maxItems: steps },
+    },
+    required: ['values'],
+    additionalProperties: false,
+  };
+}
+
+/** The part of a chat-completions response body we read; everything else the server sends is ignored. */
+export const ChatCompletionBody = z.object({
+  choices: z
+    .array(
+      z.object({
+        index: z.number().int().optional(),
+        message: z.object({ content: z.string().nullable().optional() }),
+        finish_reason: z.string().nullable().optional(),
+      }),
+    )
+    .min(1),
+  usage: z
+    .object({ prompt_tokens: z.number().int().nonnegative(), completion_tokens: z.number().int().nonnegative() })
+    .partial()
+    .nullable()
+    .optional(),
+});
+export type ChatCompletionBody = z.infer<typeof ChatCompletionBody>;
+
+export function answerSchema(steps: number) {
+  return z.object({ values: z.array(z.number().min(0).max(1)).length(steps) });
+}
+
+export type ParseResult = { ok: true; values: number[] } | { ok: false; error: string };
+
+/** Reasoning models served without a reasoning parser put their thoughts inline; they are never the answer. */
+function stripThinking(text: string): string {
+  return text.replace(/<think(?:ing)?>[\s\S]*?<\/think(?:ing)?>/gi, '').trim();
+}
+
+/** Balanced {...} or [...] spans of a text, in order, so JSON embedded in prose can be found. */
+function jsonSpans(text: string): string[] {
+  const spans: string[] = [];
+  for (let start = 0; start < text.length; start++) {
+    const open = text[start];
+    if (open !== '{' && open !== '[') continue;
+    const close = open === '{' ? '}' : ']';
+    let depth = 0;
+    let inString = false;
+    for (let i = start; i < text.length; i++) {
+      const c = text[i];
+      if (inString) {
+        if (c === '\\') i++;
+        else if (c === '"') inString = false;
+        continue;
+      }
+      if (c === '"') inString = true;
+      else if (c === open) depth++;
+      else if (c === close && --depth === 0) {
+        spans.push(text.slice(start, i + 1));
+        start = i;
+        break;
+      }
+    }
+  }
+  return spans;
+}
+
+/** Candidate JSON texts, most likely first: the whole answer, fenced blocks (last first), embedded spans. */
+function candidates(content: string): string[] {
+  const text = stripThinking(content);
+  const out = [text];
+  const fences = [...text.matchAll(/```(?:json)?\s*\n?([\s\S]*?)```/gi)].map((m) => m[1]!.trim());
+  out.push(...fences.reverse());
+  out.push(...jsonSpans(text).reverse());
+  return out;
+}
+
+/**
+ * Reads the values from one answer's text: structured output gives plain JSON; other endpoints may wrap it
+ * in prose or code fences. A bare array is accepted as the values. Only validated numbers leave this function.
+ */
+export function parseAnswer(content: string | null | undefined, steps: number): ParseResult {
+  if (content === null || content === undefined || content.trim() === '') return { ok: false, error: 'empty answer' };
+  const schema = answerSchema(steps);
+  let firstProblem: string | null = null;
+  for (const candidate of candidates(content)) {
+    let value: unknown;
+    try {
+      value = JSON.parse(candidate);
+    } catch {
+      continue;
+    }
+    if (Array.isArray(value)) value = { values: value };
+    const parsed = schema.safeParse(value);
+    if (parsed.success) return { ok: true, values: parsed.data.values };
+    firstProblem ??= describe(parsed.error, value, steps);
+  }
+  return { ok: false, error: firstProblem ?? 'no JSON object with "values" found in the answer' };
+}
+
+function describe(error: z.ZodError, value: unknown, steps: number): string {
+  const values = (value as { values?: unknown })?.values;
+  if (Array.isArray(values) && values.length !== steps) return `wrong number of values: ${values.length} for ${steps} steps`;
+  const issue = error.issues[0];
+  if (issue && (issue.code === 'too_big' || issue.code === 'too_small') && issue.path.length === 2) {
+    return `value out of range at step ${String(issue.path[1])}: ${JSON.stringify((values as unknown[])[issue.path[1] as number])}`;
+  }
+  return `invalid answer: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`;
+}
+
+export interface ParsedResponse {
+  /** One parse per returned choice, in choice order. */
+  choices: ParseResult[];
+  promptTokens: number;
+  completionTokens: number;
+}
+
+/** Parses a raw response body as stored in the cache. A body that is not a chat completion gives one failed choice. */
+export function parseResponseBody(raw: string, steps: number): ParsedResponse {
+  let body: unknown;
+  try {
+    body = JSON.parse(raw);
+  } catch {
+    return { choices: [{ ok: false, error: 'response body is not valid JSON' }], promptTokens: 0, completionTokens: 0 };
+  }
+  const parsed = ChatCompletionBody.safeParse(body);
+  if (!parsed.success) return { choices: [{ ok: false, error: 'response is not a chat completion' }], promptTokens: 0, completionTokens: 0 };
+  const ordered = [...parsed.data.choices].sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
+  return {
+    choices: ordered.map((c) => parseAnswer(c.message.content, steps)),
+    promptTokens: parsed.data.usage?.prompt_tokens ?? 0,
+    completionTokens: parsed.data.usage?.completion_tokens ?? 0,
+  };
+}
+
+/** Token usage a response reports (zeros when it says nothing). */
+export function readUsage(raw: string): { promptTokens: number; completionTokens: number } {
+  try {
+    const usage = ChatCompletionBody.shape.usage.safeParse((JSON.parse(raw) as { usage?: unknown }).usage);
+    if (usage.success && usage.data) return { promptTokens: usage.data.prompt_tokens ?? 0, completionTokens: usage.data.completion_tokens ?? 0 };
+  } catch {
+    // not JSON: no usage
+  }
+  return { promptTokens: 0, completionTokens: 0 };
+}
