@@ -37,7 +37,7 @@ export const DecontaminateConfig = z
           .number()
           .min(0)
           .max(1)
-          .default(0.5)
+          .default(0.3)
           .describe('Drop when shared n-grams / n-grams of the shorter statement reach this.'),
         min_shared: z.number().int().min(1).default(8).describe('And at least this many n-grams are shared (stops short statements matching by chance).'),
       })
