@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { SegmentConfig, SftRow, type PipelineRecord } from '../../schemas/index.js';
+import { toSftRow } from '../../src/stages/export/rows.js';
+import { decideSegment } from '../../src/stages/segment/decide.js';
+import {
+  DEFAULT_ROW_CHECKS,
+  atLeastOneTrainedTurn,
+  failedRunSubmitNotTrained,
+  lossOnlyOnAssistantTurns,
+  resolvedRunsFullyTrained,
+  trainedTurnsInsideSpan,
+} from '../../src/validate/checks.js';
+import { assistantIndex, makeRecord } from '../segment/fixtures.js';
+
+function segmented(record: PipelineRecord, cfg: Record<string, unknown> = {}): PipelineRecord {
+  const d = decideSegment(record, SegmentConfig.parse(cfg));
+  if (d.kind !== 'train') throw new Error(`fixture was dropped: ${d.reason}`);
+  return { ...record, segment: d.segment };
+}
+
+const problems = (row: SftRow) => DEFAULT_ROW_CHECKS.map((c) => c(row)).filter((p) => p !== null);
+
+describe('toSftRow: loss masks and the cut', () => {
+  const failed = makeRecord({ name: 'f', resolved: false, steps: 5, values: [0.3, 0.5, 0.7, 0.4, 0.2] });
+
+  it('a failed run: loss true up to the peak, messages cut after the last trained turn, values per assistant turn', () => {
+    const row = SftRow.parse(toSftRow(segmented(failed)));
+    expect(row.messages).toHaveLength(assistantIndex(2) + 1);
+    expect(row.messages.map((m) => m.loss)).toEqual([null, null, true, null, true, null, true]);
+    expect(row.messages.map((m) => m.step_value)).toEqual([null, null, 0.3, null, 0.5, null, 0.7]);
+    expect(row).toMatchObject({ outcome: 'failed', train_start: 2, train_end: 6, curve_shape: 'inverted-u', labeler: 'heuristic', prompt_version: 'test-1' });
+    expect(row.step_values).toEqual([0.3, 0.5, 0.7, 0.4, 0.2]);
+    expect(JSON.parse(row.metadata)).toMatchObject({ peak_step: 2, critical_step: 3, messages_cut: 5, submit_message_indices: [assistantIndex(4)] });
+    expect(problems(row)).toEqual([]);
+  });
+
+  it('keep_after_span keeps the whole run with the later assistant turns masked (false), never trained', () => {
+    const row = SftRow.parse(toSftRow(segmented(failed, { keep_after_span: true })));
+    expect(row.messages).toHaveLength(failed.messages.length);
+    expect(row.messages.filter((m) => m.role === 'assistant').map((m) => m.loss)).toEqual([true, true, true, false, false]);
+    expect(problems(row)).toEqual([]);
+  });
+
+  it('a resolved run is trained on every assistant turn and passes every check', () => {
+    const row = SftRow.parse(toSftRow(segmented(makeRecord({ name: 'ok', resolved: true, steps: 3 }))));
+    expect(row.messages.filter((m) => m.role === 'assistant').every((m) => m.loss === true)).toBe(true);
+    expect(row.messages.filter((m) => m.role !== 'assistant').every((m) => m.loss === null)).toBe(true);
+    expect(problems(row)).toEqual([]);
+  });
+
+  it('without a segment a failed run trains nothing (never everything)', () => {
+    const row = SftRow.parse(toSftRow(failed));
+    expect(row.messages.some((m) => m.loss === true)).toBe(false);
+  });
+});
+
+describe('row checks catch each broken invariant', () => {
+  const good = () => SftRow.parse(toSftRow(segmented(makeRecord({ name: 'f', resolved: false, steps: 5, values: [0.3, 0.5, 0.7, 0.4, 0.2] }), { keep_after_span: true })));
+  const resolved = () => SftRow.parse(toSftRow(segmented(makeRecord({ name: 'ok', resolved: true, steps: 3 }))));
+
+  it('a trained observation', () => {
+    const row = good();
+    row.messages[3]!.loss = true;
+    expect(lossOnlyOnAssistantTurns(row)).toBe('message 3 (tool) has loss=true; only assistant turns may be trained.');
+  });
+
+  it('a row with nothing trained', () => {
+    const row = good();
+    for (const m of row.messages) if (m.loss) m.loss = false;
+    expect(atLeastOneTrainedTurn(row)).toMatch(/no message has loss=true/);
+  });
+
+  it('a trained turn outside [train_start, train_end], and a span that does not match its turns', () => {
+    const row = good();
+    row.messages[assistantIndex(3)]!.loss = true;
+    expect(trainedTurnsInsideSpan(row)).toBe('message 8 is trained but lies outside [train_start 2, train_end 6].');
+    const loose = good();
+    loose.train_end = 8;
+    expect(trainedTurnsInsideSpan(loose)).toMatch(/not the first and last trained messages/);
+  });
+
+  it('a resolved run with a masked assistant turn', () => {
+    const row = resolved();
+    row.messages[assistantIndex(1)]!.loss = false;
+    expect(resolvedRunsFullyTrained(row)).toBe('message 4 is an untrained assistant turn of a resolved run; resolved runs are trained whole.');
+  });
+
+  it("a failed run's trained submission, and a failed row that cannot prove otherwise", () => {
+    const row = good();
+    row.messages[assistantIndex(4)]!.loss = true;
+    expect(failedRunSubmitNotTrained(row)).toBe('message 10 is the submitting turn of a failed run and is trained.');
+    const bare = good();
+    bare.metadata = '{}';
+    expect(failedRunSubmitNotTrained(bare)).toMatch(/no submit_message_indices/);
+    expect(failedRunSubmitNotTrained(resolved())).toBeNull();
+  });
+});
