@@ -13,8 +13,14 @@ export const IngestFormat = z.enum([
 export const IngestConfig = z
   .object({
     format: IngestFormat.default('auto').describe('Force one format for every input; auto detects per file or record.'),
-    labels: z.array(z.string()).default([]).describe('Outcome files (results.json, report.json, sb-cli reports) to join.'),
-    find_labels: z.boolean().default(true).describe('Also look for outcome files beside the trajectories.'),
+    labels: z.array(z.string()).default([]).describe('Outcome files (results.json, report.json, sb-cli reports, preds) to join; they apply to every run and win over found ones.'),
+    find_labels: z.boolean().default(true).describe('Also look for outcome files beside the trajectories (their folder and two levels up, plus results/ and logs/).'),
+    max_json_bytes: z
+      .number()
+      .int()
+      .positive()
+      .default(256 * 1024 * 1024)
+      .describe('Largest single-run JSON file parsed whole; bigger ones are rejected (use JSON lines or Parquet for big data).'),
     dataset: z
       .object({
         messages_column: z.string().nullable().default(null).describe('Column holding the chat list; null tries messages, trajectory, conversations.'),

@@ -1,0 +1,106 @@
+import { basename, dirname } from 'node:path';
+import type { Message } from '../../schemas/index.js';
+import { observationFlags } from './flags.js';
+import { pickUnknown, toJsonSafe } from './meta.js';
+import { contentText, normalizeToolCalls, taskStatement, toolCallAction, xmlCallActions } from './text.js';
+import { FormatError, isObject, str, type Draft, type FormatAdapter, type Json, type MessageNote } from './types.js';
+
+// OpenHands LLM completion logs: one file per LLM call; the last call of a run holds the whole
+// conversation as sent plus the reply. The native tool-calling view (fncall_*) is preferred; the text
+// view (<function=...> XML in content) is the fallback. The file has no task id, model or outcome:
+// the id and model come from the path (trajs/<iid>/<model>-<ts>.json or <iid>__<model>-<ts>.json).
+
+const KNOWN_KEYS = ['messages', 'response', 'fncall_messages', 'fncall_response', 'args', 'kwargs', 'timestamp', 'cost'];
+
+export function looksLikeCompletionLog(v: unknown): v is Json {
+  if (!isObject(v)) return false;
+  if (Array.isArray(v.fncall_messages)) return true;
+  return Array.isArray(v.messages) && isObject(v.response) && ('kwargs' in v || 'args' in v || 'timestamp' in v);
+}
+
+/** Task id and model from the file path (see the header comment). */
+export function completionPathInfo(file: string): { task_id: string | null; model: string | null } {
+  const stem = basename(file).replace(/\.json$/i, '');
+  const joined = /^(.*)__(.+?)-(\d{9,}(?:\.\d+)?)$/.exec(stem);
+  if (joined) return { task_id: joined[1]!, model: joined[2]! };
+  const nested = /^(.+)-(\d{9,}(?:\.\d+)?)$/.exec(stem);
+  if (nested) return { task_id: basename(dirname(file)) || null, model: nested[1]! };
+  return { task_id: null, model: null };
+}
+
+function firstChoiceMessage(response: unknown): Json | null {
+  if (!isObject(response) || !Array.isArray(response.choices)) return null;
+  const c = response.choices[0];
+  return isObject(c) && isObject(c.message) ? c.message : null;
+}
+
+export const openhandsCompletions: FormatAdapter = {
+  name: 'openhands-completions',
+  detect: looksLikeCompletionLog,
+  convert(value, ctx): Draft {
+    if (!looksLikeCompletionLog(value)) throw new FormatError('unknown-shape', `Record ${ctx.record} of ${ctx.file} is not an OpenHands completion log.`);
+    const v = value;
+    const native = Array.isArray(v.fncall_messages);
+    const raw = (native ? v.fncall_messages : v.messages) as unknown[];
+    const reply = firstChoiceMessage(native ? v.fncall_response : v.response);
+
+    const messages: Message[] = [];
+    const notes: MessageNote[] = [];
+    let seenTask = false;
+    let stepNo = 0;
+    const pushAssistant = (m: Json): void => {
+      const content = contentText(m.content);
+      const calls = normalizeToolCalls(m.tool_calls, `call_${stepNo}`);
+      const reasoning = str(m.reasoning_content);
+      messages.push({ role: 'assistant', content, ...(reasoning?.trim() ? { reasoning_content: reasoning } : {}), ...(calls.length ? { tool_calls: calls } : {}) });
+      notes.push({ actions: calls.length ? calls.map((c) => toolCallAction(c)) : xmlCallActions(content) });
+      stepNo++;
+    };
+    for (const m of raw) {
+      if (!isObject(m)) continue;
+      const content = contentText(m.content);
+      if (m.role === 'system') {
+        messages.push({ role: 'system', content });
+        notes.push({});
+      } else if (m.role === 'user') {
+        messages.push({ role: 'user', content });
+        // The text view opens with an in-context example: context, not a step of this run.
+        const demo = stepNo === 0 && content.includes('START OF EXAMPLE');
+        notes.push(demo ? { demo } : seenTask ? { flags: observationFlags(content) } : {});
+        if (!demo) seenTask = true;
+      } else if (m.role === 'tool') {
+        const id = str(m.tool_call_id);
+        const name = str(m.name);
+        messages.push({ role: 'tool', content, ...(id ? { tool_call_id: id } : {}), ...(name ? { name } : {}) });
+        notes.push({ flags: observationFlags(content) });
+      } else if (m.role === 'assistant') {
+        pushAssistant(m);
+      }
+    }
+    if (reply) pushAssistant(reply); // the final action exists only in the response
+    if (stepNo === 0) throw new FormatError('empty-run', `Record ${ctx.record} of ${ctx.file} is an OpenHands completion log with no agent turn.`);
+
+    const pathInfo = completionPathInfo(ctx.file);
+    const response = isObject(native ? v.fncall_response : v.response) ? ((native ? v.fncall_response : v.response) as Json) : {};
+    const taskMsg = messages.find((m, i) => m.role === 'user' && !notes[i]!.demo);
+    const meta: Json = { view: native ? 'fncall' : 'text' };
+    if (typeof v.timestamp === 'number') meta.timestamp = v.timestamp;
+    if (isObject(response.usage)) meta.usage = toJsonSafe(response.usage);
+    const extra = pickUnknown(v, KNOWN_KEYS);
+    if (extra) meta.extra = extra;
+    return {
+      harness: 'openhands',
+      format: 'openhands-completions',
+      task_id: pathInfo.task_id,
+      task: taskStatement(taskMsg?.content ?? ''),
+      teacher_model: str(response.model) ?? pathInfo.model,
+      messages,
+      notes,
+      tools: null,
+      exit_status: null,
+      submitted_patch: null,
+      inline_label: null,
+      meta,
+    };
+  },
+};

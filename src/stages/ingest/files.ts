@@ -1,0 +1,107 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { isObject } from '../../formats/types.js';
+
+/** How a file is read, decided from its name; JSON files are then sniffed by content. */
+export type FileKind = 'json' | 'jsonl' | 'parquet' | 'predictions-jsonl' | 'skip';
+
+export function fileKind(file: string): { kind: FileKind; reason?: string } {
+  const name = basename(file).toLowerCase();
+  if (name.endsWith('.traj') || name.endsWith('.json')) return { kind: 'json' };
+  if (name.endsWith('.jsonl') || name.endsWith('.ndjson')) {
+    // SWE-bench prediction files: patches to join, not trajectories.
+    return /(^|[._-])(all_)?preds([._-]|$)|predictions/.test(name) ? { kind: 'predictions-jsonl' } : { kind: 'jsonl' };
+  }
+  if (name.endsWith('.parquet')) return { kind: 'parquet' };
+  if (name.endsWith('.yaml') || name.endsWith('.yml')) return { kind: 'skip', reason: 'yaml-file' };
+  if (name.endsWith('.log') || name.endsWith('.txt') || name.endsWith('.md')) return { kind: 'skip', reason: 'text-file' };
+  return { kind: 'skip', reason: 'unsupported-file-type' };
+}
+
+/** Task id taken from a file name when the record has none (SWE-agent 0.x: <instance_id>.traj). */
+export function taskIdFromFileName(file: string): string {
+  return basename(file).replace(/\.(traj\.json|traj|json|jsonl|parquet)$/i, '');
+}
+
+/** Does an unrecognised JSON value look like a run at all (then it is a rejected record, not a stray file)? */
+export function looksLikeRunAttempt(v: unknown): boolean {
+  if (Array.isArray(v)) return v.length === 0 || v.some((x) => isObject(x) && ('role' in x || 'action' in x || 'observation' in x));
+  if (!isObject(v)) return false;
+  return ['messages', 'history', 'trajectory', 'fncall_messages', 'conversations', 'steps', 'trajectory_format'].some((k) => k in v);
+}
+
+export async function readJsonFile(path: string, maxBytes: number): Promise<{ ok: true; value: unknown } | { ok: false; reason: string; message: string }> {
+  const st = await stat(path);
+  if (st.size > maxBytes) return { ok: false, reason: 'file-too-large', message: `${st.size} bytes is more than ingest.max_json_bytes (${maxBytes}); single-run JSON files are parsed whole` };
+  if (st.size === 0) return { ok: false, reason: 'truncated-file', message: 'the file is empty' };
+  const text = await readFile(path, 'utf8');
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch (err) {
+    const msg = (err as Error).message;
+    const truncated = /Unexpected end of JSON input|Unterminated string/.test(msg);
+    return { ok: false, reason: truncated ? 'truncated-file' : 'bad-json', message: truncated ? `the JSON stops before it is complete (${msg})` : `it is not valid JSON (${msg})` };
+  }
+}
+
+/** Outcome files that may sit beside a run folder: the folder itself, results/ and logs/ (and logs/<iid>/report.json). */
+export async function outcomeCandidates(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const jsonIn = async (d: string): Promise<string[]> => {
+    const entries = await readdir(d, { withFileTypes: true }).catch(() => []);
+    return entries.filter((e) => e.isFile() && /\.json$/i.test(e.name) && !/\.traj\.json$/i.test(e.name)).map((e) => join(d, e.name));
+  };
+  out.push(...(await jsonIn(dir)));
+  for (const sub of ['results', 'logs', 'reports']) {
+    const d = join(dir, sub);
+    out.push(...(await jsonIn(d)));
+    const entries = await readdir(d, { withFileTypes: true }).catch(() => []);
+    for (const e of entries) if (e.isDirectory()) out.push(...(await jsonIn(join(d, e.name))).filter((f) => basename(f) === 'report.json'));
+  }
+  return out.sort();
+}
+
+/** The folder and its ancestors, nearest first, `levels` above it at most. */
+export function ancestors(dir: string, levels: number): string[] {
+  const out = [resolve(dir)];
+  for (let i = 0; i < levels; i++) {
+    const up = dirname(out[out.length - 1]!);
+    if (up === out[out.length - 1]) break;
+    out.push(up);
+  }
+  return out;
+}
+
+/**
+ * Model named by a run's metadata.yaml (SWE-bench experiments: `name: SWE-agent + gpt-4o-2024-05-13`),
+ * for formats whose files do not say which model ran.
+ */
+export class RunMetadata {
+  private readonly cache = new Map<string, string | null>();
+
+  async modelFor(file: string): Promise<string | null> {
+    for (const dir of ancestors(dirname(file), 2)) {
+      const model = await this.read(dir);
+      if (model) return model;
+    }
+    return null;
+  }
+
+  private async read(dir: string): Promise<string | null> {
+    if (this.cache.has(dir)) return this.cache.get(dir)!;
+    let model: string | null = null;
+    const text = await readFile(join(dir, 'metadata.yaml'), 'utf8').catch(() => null);
+    if (text !== null) {
+      try {
+        const doc: unknown = parseYaml(text);
+        const name = isObject(doc) && typeof doc.name === 'string' ? doc.name : null;
+        model = name ? (name.split(' + ').pop() ?? '').trim() || null : null;
+      } catch {
+        model = null;
+      }
+    }
+    this.cache.set(dir, model);
+    return model;
+  }
+}
