@@ -9,8 +9,8 @@ export const MinhashConfig = z
       .max(1)
       .default(0.8)
       .describe('Estimated Jaccard similarity at or above which two task statements are near-duplicates.'),
-    bands: z.number().int().positive().default(16).describe('LSH bands; bands x rows is the number of hash functions.'),
-    rows: z.number().int().positive().default(8).describe('Rows (hash values) per band.'),
+    bands: z.number().int().positive().default(32).describe('LSH bands; bands x rows is the number of hash functions.'),
+    rows: z.number().int().positive().default(4).describe('Rows (hash values) per band.'),
     shingle_size: z.number().int().positive().default(5).describe('Words per shingle.'),
     seed: z.number().int().nonnegative().default(1).describe('Seed of the hash functions: same seed, same clusters.'),
   })
