@@ -161,7 +161,8 @@ export const chatDataset: FormatAdapter = {
       format: variant.format,
       task_id: idCol ? String(value[idCol]) : null,
       task: taskStatement(taskMsg?.content ?? ''),
-      teacher_model: str(value.model) ?? str(value.model_name),
+      // SWE-Gym names runs <model>_maxiter_<n>_...: the model is only in the run id.
+      teacher_model: str(value.model) ?? str(value.model_name) ?? (/^(.+?)_maxiter_/.exec(str(value.run_id) ?? '')?.[1] ?? null),
       messages,
       notes,
       tools: parseToolsColumn(value.tools),

@@ -20,6 +20,7 @@ const TIMEOUT = [
   /\[Command timed out after/i,
   /has no new output after \d+ seconds/,
   /\bcommand timed out\b.*\bkilled\b/i,
+  /timed out\. Sending SIGINT to the process/,
 ];
 
 const FORMAT_ERROR = [
