@@ -110,10 +110,11 @@ export const InfrastructureConfig = z
         'internalservererror',
         'docker',
         'sandbox',
-        'runtime.?(disconnected|unavailable|error)',
+        'agentruntime\\w*error',
+        'runtime.?(disconnected|unavailable)',
         'environment.?error',
       ])
-      .describe('Exit statuses (or meta.error) meaning the harness or its environment failed.'),
+      .describe('Exit statuses, meta.error or harness exit actions (exit_api, ...) meaning the harness or its environment failed.'),
     sandbox_patterns: z
       .array(Pattern)
       .default([

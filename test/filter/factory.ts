@@ -10,6 +10,8 @@ export interface StepSpec {
   /** Arguments string exactly as the model wrote it (may be invalid JSON). */
   rawArgs?: string;
   obs?: string;
+  /** A harness special action (exit_cost, exit_api, ...) instead of a tool call. */
+  exit?: string;
   /** No parsable action at all (a format error). */
   noAction?: boolean;
   flags?: Partial<StepFlags>;
@@ -61,7 +63,9 @@ export function makeRecord(spec: RecordSpec = {}): PipelineRecord {
       message_index: messageIndex,
       actions: s.noAction
         ? []
-        : [
+        : s.exit
+          ? [{ kind: 'exit', name: s.exit, command: null, arguments: null, tool_call_id: null }]
+          : [
             {
               kind: isSubmit ? 'submit' : 'tool_call',
               name: tool,

@@ -5,7 +5,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { PipelineConfig, type PipelineRecord } from '../../schemas/index.js';
 import { applyRules, buildRules, emptyRuleStats } from '../../src/stages/filter/index.js';
 import { idCandidates, repoOf } from '../../src/stages/filter/benchmarks.js';
-import { loadTokenCounter } from '../../src/core/tokenizer.js';
+import { countMessageTokens, loadTokenCounter } from '../../src/core/tokenizer.js';
+import { countUntil } from '../../src/stages/filter/length.js';
 import { makeRecord } from './factory.js';
 
 /** Runs the configured rules over one record: the reason it is dropped for, or null when kept. */
@@ -131,6 +132,9 @@ describe('length (real tokenizer)', () => {
     const long = makeRecord({ steps: [{ command: 'cat a', obs: 'word '.repeat(3000) }] });
     expect((await verdictOf(long, { length: { max_tokens: 2000, max_observation_tokens: null } }))?.reason).toBe('too-many-tokens');
     expect(await verdictOf(long, { length: { max_tokens: 4000, max_observation_tokens: null } })).toBeNull();
+    // Stopping early never changes the count of a conversation within the limit.
+    const counter = await loadTokenCounter({ kind: 'tiktoken', encoding: 'o200k_base' });
+    expect(countUntil(counter, long.messages, 1e9)).toBe(countMessageTokens(counter, long.messages));
   });
 });
 
@@ -161,7 +165,13 @@ describe('infrastructure', () => {
     expect((await verdictOf(makeRecord({ ...failed, steps: sandbox })))?.reason).toBe('infra-sandbox');
     const network = [{ command: 'pip install requests', obs: 'Temporary failure in name resolution' }];
     expect((await verdictOf(makeRecord({ ...failed, steps: network })))?.reason).toBe('infra-network');
-    expect((await verdictOf(makeRecord({ ...failed, steps: [{ command: 'ls', flags: { harness_error: true } }] })))?.reason).toBe('infra-sandbox');
+    expect((await verdictOf(makeRecord({ ...failed, steps: [{ command: 'ls' }, { exit: 'exit_api', flags: { harness_error: true } }], submit: false })))?.reason).toBe(
+      'infra-harness-exit',
+    );
+    // A cost limit is the run's budget, not the environment: left to the unfinished rule.
+    const cost = await verdictOf(makeRecord({ ...failed, exit_status: 'exit_cost', steps: [{ command: 'ls' }, { exit: 'exit_cost', flags: { harness_error: true } }], submit: false }));
+    expect(cost?.reason).toBe('unfinished-cutoff');
+    expect((await verdictOf(makeRecord({ ...failed, exit_status: 'RuntimeError: Agent reached maximum iteration in headless mode' })))?.reason).toBe('unfinished-cutoff');
   });
 
   it('is reported as its own rule before the run looks merely unfinished, and skips resolved runs by default', async () => {

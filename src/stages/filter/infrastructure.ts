@@ -38,12 +38,22 @@ export function infrastructureRule(cfg: InfrastructureConfig): FilterRule {
           };
         }
         if (pos < tailStart) continue;
+        // A harness exit action (exit_api, ...) names its cause; exit_cost and exit_context are limits, left to the unfinished rule.
+        const exit = step.actions.find((a) => a.kind === 'exit' && a.name && exitRe?.test(a.name));
+        if (exit) {
+          return {
+            reason: 'infra-harness-exit',
+            message: `the harness exited with ${exit.name} at step ${step.index}`,
+            details: { step: step.index, exit: exit.name },
+          };
+        }
+        // The harness_error flag alone is not used: harnesses also raise it for cost limits and the agent's own errors.
         const sandbox = sandboxRe?.exec(obs);
-        if (step.flags.harness_error || sandbox) {
+        if (sandbox) {
           return {
             reason: 'infra-sandbox',
-            message: `the sandbox failed near the end of the run, at step ${step.index}${sandbox ? ` (${quote(sandbox[0])})` : ' (harness error)'}`,
-            details: { step: step.index, matched: sandbox?.[0] ?? 'harness_error flag' },
+            message: `the sandbox failed near the end of the run, at step ${step.index} (${quote(sandbox[0])})`,
+            details: { step: step.index, matched: sandbox[0] },
           };
         }
         const network = networkRe?.exec(obs);

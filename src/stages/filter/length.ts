@@ -23,6 +23,19 @@ function conversationBound(messages: readonly Message[]): number {
   return n;
 }
 
+/**
+ * countMessageTokens, message by message, stopping as soon as the limit is passed: tokenizing a
+ * long run costs real time, and the exact excess does not change the verdict.
+ */
+export function countUntil(counter: TokenCounter, messages: readonly Message[], limit: number): number {
+  let n = 0;
+  for (const m of messages) {
+    n += countMessageTokens(counter, [m]);
+    if (n > limit) break;
+  }
+  return n;
+}
+
 export function lengthRule(cfg: LengthConfig, counter: TokenCounter): FilterRule {
   return {
     name: 'length',
@@ -51,12 +64,12 @@ export function lengthRule(cfg: LengthConfig, counter: TokenCounter): FilterRule
         }
       }
       if (cfg.max_tokens !== null && conversationBound(record.messages) > cfg.max_tokens) {
-        const tokens = countMessageTokens(counter, record.messages);
+        const tokens = countUntil(counter, record.messages, cfg.max_tokens);
         if (tokens > cfg.max_tokens) {
           return {
             reason: 'too-many-tokens',
-            message: `its conversation is ${tokens} tokens (${counter.name}), more than the limit of ${cfg.max_tokens}`,
-            details: { tokens, limit: cfg.max_tokens, tokenizer: counter.name },
+            message: `its conversation is over ${tokens} tokens (${counter.name}), more than the limit of ${cfg.max_tokens}`,
+            details: { tokens_at_least: tokens, limit: cfg.max_tokens, tokenizer: counter.name },
           };
         }
       }
