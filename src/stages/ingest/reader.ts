@@ -273,7 +273,8 @@ export class IngestReader {
       await this.ctx.emit(checked.data);
     } catch (err) {
       if (err instanceof FormatError) {
-        await this.ctx.reject({ reason: err.reason, message: err.message, file, record });
+        const forced = this.cfg.format !== 'auto' && err.reason === 'unknown-shape' ? ` (ingest.format is "${this.cfg.format}", so no other reader was tried)` : '';
+        await this.ctx.reject({ reason: err.reason, message: err.message.replace(/\.$/, `${forced}.`), file, record });
         return;
       }
       // A shape no adapter anticipated must not stop the build: the record is rejected with the cause.
