@@ -74,6 +74,11 @@ export class TeacherRequester {
     return pending;
   }
 
+  private backoff(attempt: number): number {
+    const { backoff_base_s, backoff_max_s } = this.o.limits;
+    return backoffMs(attempt, backoff_base_s * 1000, backoff_max_s * 1000, this.random);
+  }
+
   private checkCanSend(): void {
     if (this.stopReason) throw new StageStopped(this.stopReason);
     const { max_requests, max_cost } = this.o.limits;
@@ -96,7 +101,15 @@ export class TeacherRequester {
           this.checkCanSend();
           accounts.requests++;
           if (attempt > 0) accounts.retries++;
-          return this.o.transport.send(body, limits.timeout_s * 1000);
+          try {
+            return await this.o.transport.send(body, limits.timeout_s * 1000);
+          } catch (err) {
+            // Pause everyone before this slot is released, so no queued request slips out in between.
+            if (err instanceof TeacherRequestError && err.kind === 'rate-limit') {
+              this.coolDown.extend(err.retryAfterMs ?? this.backoff(attempt));
+            }
+            throw err;
+          }
         });
         this.consecutiveFailures = 0;
         const usage = readUsage(raw);
@@ -118,14 +131,9 @@ export class TeacherRequester {
           }
           throw err;
         }
-        const wait = err.retryAfterMs ?? backoffMs(attempt, limits.backoff_base_s * 1000, limits.backoff_max_s * 1000, this.random);
-        if (err.kind === 'rate-limit') {
-          // Everyone pauses: the next attempt of every request waits out the same cool-down.
-          this.coolDown.extend(wait);
-          await this.coolDown.wait();
-        } else {
-          await this.clock.sleep(wait);
-        }
+        // After a 429 everyone waits out the same cool-down (set above); other errors back off alone.
+        if (err.kind === 'rate-limit') await this.coolDown.wait();
+        else await this.clock.sleep(err.retryAfterMs ?? this.backoff(attempt));
       }
     }
   }

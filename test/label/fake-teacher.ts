@@ -1,0 +1,166 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * What the fake answers. A run's task text may carry `[faults:a,b,c]`: its 1st request gets a, its 2nd b,
+ * and every later one c (default ok). `[peaks:1,4]` sets the peak step of each returned choice; `[delay:50]`
+ * adds milliseconds to its answers.
+ */
+export type Fault =
+  | 'ok'
+  | '429'
+  | '500'
+  | 'drop'
+  | 'slow'
+  | 'malformed'
+  | 'wrong-count'
+  | 'out-of-range'
+  | 'fenced'
+  | 'garbage-body'
+  | 'echo-key-500'
+  | 'echo-key-ok'
+  | '400';
+
+export interface FakeTeacherOptions {
+  /** Delay before every answer. */
+  latencyMs?: number;
+  /** How long a 'slow' answer takes (longer than the client's timeout). */
+  slowMs?: number;
+  /** Retry-After header value sent with 429. */
+  retryAfter?: string;
+  /** false: ignore n and return one choice, like servers without n. */
+  supportsN?: boolean;
+}
+
+export interface SeenRequest {
+  task: string;
+  steps: number;
+  fault: Fault;
+  at: number;
+  body: Record<string, unknown>;
+  authorization: string | undefined;
+}
+
+export interface FakeTeacher {
+  /** Base URL to configure, ending in /v1. */
+  url: string;
+  requests: SeenRequest[];
+  inFlight: number;
+  maxInFlight: number;
+  /** Requests answered with a complete 200. */
+  answered: number;
+  close(): Promise<void>;
+}
+
+function taskOf(body: Record<string, unknown>): { task: string; steps: number } {
+  const messages = (body.messages ?? []) as { role: string; content: string }[];
+  const user = messages.find((m) => m.role === 'user')?.content ?? '';
+  const task = /<task>\n([\s\S]*?)\n<\/task>/.exec(user)?.[1] ?? '';
+  const steps = Number(/<trajectory steps="(\d+)">/.exec(user)?.[1] ?? 0);
+  return { task, steps };
+}
+
+/** An inverted U peaking at `peak`. */
+export function fakeCurve(steps: number, peak: number): number[] {
+  return Array.from({ length: steps }, (_, i) => {
+    const v = i <= peak ? 0.3 + (0.5 * (i + 1)) / (peak + 1) : 0.8 - (0.7 * (i - peak)) / Math.max(1, steps - 1 - peak);
+    return Math.round(Math.min(1, Math.max(0, v)) * 1000) / 1000;
+  });
+}
+
+function directive(task: string, name: string): string[] | null {
+  const m = new RegExp(`\\[${name}:([^\\]]*)\\]`).exec(task);
+  return m ? m[1]!.split(',').map((s) => s.trim()) : null;
+}
+
+export async function startFakeTeacher(opts: FakeTeacherOptions = {}): Promise<FakeTeacher> {
+  const perTask = new Map<string, number>();
+  const state: FakeTeacher = { url: '', requests: [], inFlight: 0, maxInFlight: 0, answered: 0, close: async () => {} };
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    state.inFlight++;
+    state.maxInFlight = Math.max(state.maxInFlight, state.inFlight);
+    res.on('close', () => state.inFlight--);
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    if (req.url !== '/v1/chat/completions') {
+      res.writeHead(404).end();
+      return;
+    }
+    const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+    const { task, steps } = taskOf(body);
+    const asked = perTask.get(task) ?? 0;
+    perTask.set(task, asked + 1);
+    const faults = (directive(task, 'faults') ?? ['ok']) as Fault[];
+    const fault = faults[Math.min(asked, faults.length - 1)]!;
+    const authorization = req.headers.authorization;
+    state.requests.push({ task, steps, fault, at: Date.now(), body, authorization });
+
+    const delay = (opts.latencyMs ?? 0) + Number(directive(task, 'delay')?.[0] ?? 0);
+    if (delay) await sleep(delay);
+    const json = (status: number, value: unknown, headers: Record<string, string> = {}) => {
+      if (res.destroyed) return;
+      res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(value));
+    };
+    switch (fault) {
+      case '429':
+        return json(429, { error: { message: 'rate limited', type: 'rate_limit' } }, opts.retryAfter !== undefined ? { 'retry-after': opts.retryAfter } : {});
+      case '500':
+        return json(500, { error: { message: 'internal error' } });
+      case '400':
+        return json(400, { error: { message: 'response_format is not supported' } });
+      case 'echo-key-500':
+        return json(500, { error: { message: `server confused by header ${authorization}` } });
+      case 'drop':
+        req.socket.destroy();
+        return;
+      case 'slow':
+        await sleep(opts.slowMs ?? 2_000);
+        break;
+      case 'garbage-body':
+        if (!res.destroyed) res.writeHead(200, { 'content-type': 'application/json' }).end('{"choices": [ {"mess');
+        state.answered++;
+        return;
+      default:
+        break;
+    }
+    if (res.destroyed) return;
+    const n = opts.supportsN === false ? 1 : Number(body.n ?? 1);
+    const peaks = (directive(task, 'peaks') ?? [String(Math.floor(steps / 2))]).map(Number);
+    const choices = Array.from({ length: n }, (_, i) => {
+      const values = fakeCurve(steps, Math.min(steps - 1, peaks[i % peaks.length]!));
+      let content: string;
+      if (fault === 'malformed') content = `{"values": [${values.slice(0, 2).join(', ')},`;
+      else if (fault === 'wrong-count') content = JSON.stringify({ values: values.slice(1) });
+      else if (fault === 'out-of-range') content = JSON.stringify({ values: values.map((v, j) => (j === 0 ? 1.7 : v)) });
+      else if (fault === 'fenced') content = `Here is my estimate.\n\`\`\`json\n${JSON.stringify({ values })}\n\`\`\`\nHope it helps.`;
+      else content = JSON.stringify({ values });
+      return { index: i, message: { role: 'assistant', content }, finish_reason: 'stop' };
+    });
+    state.answered++;
+    json(200, {
+      id: fault === 'echo-key-ok' ? `chatcmpl-${authorization}` : 'chatcmpl-fake',
+      object: 'chat.completion',
+      created: 0,
+      model: body.model,
+      choices,
+      usage: { prompt_tokens: Math.ceil(JSON.stringify(body.messages).length / 4), completion_tokens: 10 + steps * 4 * n },
+    });
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch(() => {
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  state.url = `http://127.0.0.1:${port}/v1`;
+  state.close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  return state;
+}
