@@ -15,6 +15,7 @@ import { silentLogger } from '../../src/runner/log.js';
 import { STAGES } from '../../src/stages/index.js';
 import { ROOT, runCli, tempDir } from '../helpers/cli.js';
 import { duckQuery } from '../helpers/duckdb.js';
+import { startFakeTeacher } from '../label/fake-teacher.js';
 
 const SAMPLE = join(ROOT, 'pipelines/sample.yaml');
 
@@ -112,8 +113,28 @@ describe('segment + export end to end on the sample build', () => {
   });
 
   it('sample labels: every exported failed run is trained exactly on its agent turns up to the peak (read back with DuckDB)', async () => {
-    const n = await expectTrainedUpToPeak(out);
-    if (n === 0) console.warn('NOTE: the sample build exported no failed run (no labelled failed runs yet); the hand-made labels below cover the claim.');
+    // The sample build labels failed runs with the offline heuristic labeler.
+    expect(await expectTrainedUpToPeak(out)).toBeGreaterThan(0);
+  });
+
+  it('with a teacher: changing a segment option sends no teacher request and reruns segment and export only', async () => {
+    const fake = await startFakeTeacher();
+    try {
+      const dir = await tempDir('trajpipe-seg-teacher-');
+      const sets = [`label.cache_dir=${join(dir, 'cache')}`, `label.teacher.base_url=${fake.url}`, 'label.teacher.model=fake'];
+      await build(join(dir, 'run'), sets);
+      const asked = fake.requests.length;
+      expect(asked).toBeGreaterThan(0);
+      expect(await expectTrainedUpToPeak(join(dir, 'run'))).toBeGreaterThan(0);
+      const outcomes = await build(join(dir, 'run'), [...sets, 'segment.min_drop=0.2', 'segment.keep_after_span=true']);
+      expect(fake.requests.length).toBe(asked);
+      expect(outcomes.map((o) => `${o.stage}:${o.status}`)).toEqual([
+        'ingest:skipped', 'filter:skipped', 'dedup:skipped', 'label:skipped', 'segment:ran', 'export:ran',
+      ]);
+      await rm(dir, { recursive: true, force: true });
+    } finally {
+      await fake.close();
+    }
   });
 
   it('hand-made labels: every failed run is exported and trained exactly up to its peak', async () => {
@@ -145,10 +166,15 @@ describe('segment + export end to end on the sample build', () => {
     expect(await readFile(join(hand, 'label', 'manifest.json'), 'utf8')).toBe(labelManifest);
     const segment = (await readManifest(join(hand, 'segment')))!;
     expect(segment.config).toMatchObject({ strict: true });
-    // Strict mode trains only rising turns, never step 0: fewer trained turns than before.
+    // Strict mode trains only rising turns, never the first: on the hand-made curves (strictly rising up
+    // to the peak) each run loses exactly its first trained turn, and runs left with nothing are dropped.
     const after = await exportedFailedRows(hand);
-    const count = (rows: ExportedFailed[]) => rows.reduce((a, r) => a + r.losses.filter((l) => l === true).length, 0);
-    expect(count(after)).toBe(count(before) - before.length);
+    const trainedOf = (r: ExportedFailed) => r.losses.flatMap((l, i) => (l === true ? [i] : []));
+    const beforeById = new Map(before.map((r) => [r.id, trainedOf(r)]));
+    expect(after.length).toBeGreaterThan(0);
+    for (const r of after) expect(trainedOf(r)).toEqual(beforeById.get(r.id)!.slice(1));
+    const strictDropped = before.filter((r) => trainedOf(r).length === 1).length;
+    expect(after.length).toBe(before.length - strictDropped);
     // And back: the default config reruns them again and gives back the same shards.
     const back = await build(hand);
     expect(back.filter((o) => o.status === 'ran').map((o) => o.stage)).toEqual(['segment', 'export']);
