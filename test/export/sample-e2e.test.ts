@@ -213,7 +213,7 @@ describe('segment + export end to end on the sample build', () => {
     // Rewritten with the export's own writer and schema; the manifest hash is updated too, so only the row check can object.
     const tmp = join(bad, 'rewrite');
     await (await import('node:fs/promises')).mkdir(tmp);
-    const w = new ShardWriter({ dir: tmp, prefix: 'train', schema: SFT_PARQUET_SCHEMA, columns: SFT_COLUMNS, maxRows: 1e6, targetBytes: 1e12, rowGroupRows: 64, rowGroupBytes: 1e9, zstdLevel: 3, kvMetadata: shard.metadata.key_value_metadata ?? [], createdBy: 'test' });
+    const w = new ShardWriter({ dir: tmp, prefix: 'train', schema: SFT_PARQUET_SCHEMA, columns: SFT_COLUMNS, maxRows: 1e6, targetBytes: 1e12, rowGroupRows: 64, rowGroupBytes: 1e9, zstdLevel: 3, kvMetadata: (shard.metadata.key_value_metadata ?? []).map((e) => ({ key: e.key, value: e.value ?? '' })), createdBy: 'test' });
     for (const r of rows) await w.write(r, 1000);
     const [written] = await w.close();
     await rename(join(tmp, written!.path), join(exportDir, target.path));

@@ -234,7 +234,7 @@ export function renderCard(input: CardInput): string {
       `- \`curve_shape\`, \`labeler\`, \`prompt_version\`, \`outcome\` (\`resolved\` / \`failed\` / \`unknown\`), \`source\` (harness/format), \`teacher_model\` (the model that produced the run), \`metadata\` (JSON: task, source file and record, peak and critical step).\n` +
       `- By default a failed run's messages end with its last trained turn: with causal attention, later turns cannot change the loss on earlier ones.\n`,
     `## Contents\n\n${t.rows} rows in ${input.shards.length} shard(s).\n\n` +
-      table(['outcome', 'rows', 'assistant turns', 'trained turns', 'trained share'], outcomeRows),
+      table(['outcome', 'rows', 'assistant turns exported', 'trained turns', 'trained share'], outcomeRows),
     `## Agent turns recovered from failed runs\n\n` +
       `${f.rows} failed run(s) are exported. They took ${f.agentTurns} agent turns; ${f.trainedTurns} of them (${pct(f.trainedTurns, f.agentTurns)}) are trained, ` +
       `signal that outcome-filtered SFT would have thrown away. ${f.messagesCut} message(s) after the trained spans were cut.\n`,

@@ -47,7 +47,7 @@ function tallyRow(t: ExportTally, record: PipelineRecord, row: SftRow): void {
 export const exportStage: Stage = {
   name: 'export',
   summary: 'Writes zstd Parquet SFT shards with per-message loss masks, a manifest and a dataset card.',
-  version: '2',
+  version: '3',
   configSlice: exportSlice,
   async run(ctx) {
     const cfg = ctx.config.export;
