@@ -41,6 +41,8 @@ export class TeacherRequester {
   private readonly inFlight = new Map<string, Promise<Answer>>();
   private consecutiveFailures = 0;
   private stopReason: string | null = null;
+  /** A misconfiguration (401/403/404): reported as such even when other requests saw only the stop it caused. */
+  fatal: UserError | null = null;
 
   constructor(private readonly o: RequesterOptions) {
     this.clock = o.clock ?? realClock;
@@ -122,7 +124,10 @@ export class TeacherRequester {
         accounts.noteError(err.kind);
         if (err.kind === 'fatal') {
           this.stop(`the teacher refused the request (${err.message})`);
-          throw new UserError(`The teacher at ${this.o.endpoint} answered ${err.message.slice(0, 200)}; check label.teacher.base_url, label.teacher.model and the key's environment variable.`);
+          this.fatal ??= new UserError(
+            `The teacher at ${this.o.endpoint} answered ${err.message.slice(0, 200)}; check label.teacher.base_url, label.teacher.model and the key's environment variable.`,
+          );
+          throw this.fatal;
         }
         if (!err.retryable || attempt >= limits.max_retries) {
           accounts.failures++;

@@ -76,7 +76,7 @@ async function runLabel(ctx: StageContext): Promise<void> {
         // Stop sending, let answers already on their way land in the cache, then end the stage.
         teacher?.requester.stop(s.error instanceof Error ? s.error.message : String(s.error));
         await window.abandon();
-        throw s.error;
+        throw teacher?.requester.fatal ?? s.error;
       }
       await output(ctx, s.value);
       progress.tick();
