@@ -68,10 +68,7 @@ describe('label through the CLI', () => {
     expect(labelled.map((r) => r.id)).toEqual(runs.map((r) => r.id));
     expect(labelled.every((r) => r.values?.labeler === 'teacher')).toBe(true);
 
-    const third = await cli(args).done;
-    expect(third.code, third.stderr).toBe(0);
-    expect(fake.requests.length - before).toBe(16 - answeredBeforeKill);
-
+    // (A rerun with nothing changed sending nothing is shown in-process, in teacher-stage.test.ts.)
     for (const f of [...(await allFiles(out)), ...(await allFiles(cache))]) expect(await readFile(f, 'utf8'), f).not.toContain(KEY);
   }, 60_000);
 

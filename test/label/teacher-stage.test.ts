@@ -192,7 +192,7 @@ describe('label stage against a misbehaving OpenAI-compatible teacher', () => {
     fake = await startFakeTeacher();
     const specs = [
       { task: 'long observations', steps: 2, observationChars: 12_000 },
-      { task: 'needs compaction', steps: 4, observationChars: 30_000 },
+      { task: 'needs compaction', steps: 4, observationChars: 20_000 },
       { task: 'far too long', steps: 400 },
     ];
     const { dir, input, cache } = await setUp(specs);
