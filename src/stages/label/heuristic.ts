@@ -1,7 +1,7 @@
 import type { Action, Step, StepValues, Trajectory } from '../../../schemas/index.js';
 
 /** Bump when the curve this produces changes: it is written into every row as prompt_version. */
-export const HEURISTIC_VERSION = 'heuristic-1';
+export const HEURISTIC_VERSION = 'heuristic-2';
 
 export type StepKind = 'explore' | 'run' | 'test' | 'edit' | 'revert' | 'submit' | 'invalid' | 'exit';
 
@@ -116,19 +116,23 @@ export function blamedEdits(evidence: readonly StepEvidence[]): Set<number> {
 }
 
 const PRIOR = 0.3;
+/** Progress approaches this, never passes it: a failed run never looked certain to succeed. */
+const TOP = 0.85;
 const FLOOR = 0.02;
-const CEILING = 0.95;
 /** A failed run's last value: in hindsight the outcome is known. */
 const FINAL = 0.05;
+/** What every step costs: a long run that keeps going without resolving drifts down. */
+const EFFORT = 0.005;
 
-const clamp = (v: number) => Math.min(CEILING, Math.max(FLOOR, v));
+const clamp = (v: number) => Math.min(TOP, Math.max(FLOOR, v));
 const round = (v: number) => Math.round(v * 10_000) / 10_000;
 
 /**
  * Estimates a failed run's value curve from what the environment said, without a model: progress
- * (exploring, reproducing, edits, green tests) raises it with diminishing returns; the blamed edit
- * cuts it sharply; wasted steps (repeats, timeouts, format errors) lower it a little; the last step
- * of a failed run ends low. The usual result is an inverted U peaking before the mistake. Deterministic.
+ * (exploring, reproducing, edits, green tests) moves it part of the way toward TOP, with diminishing
+ * returns for exploring; the blamed edit cuts it sharply; wasted steps (repeats, timeouts, format errors)
+ * lower it a little; the last step of a failed run ends low. The usual result is an inverted U peaking
+ * before the mistake. Deterministic.
  */
 export function heuristicCurve(record: Pick<Trajectory, 'messages' | 'steps'>): number[] {
   const evidence = record.steps.map((s) => stepEvidence(record, s));
@@ -139,16 +143,21 @@ export function heuristicCurve(record: Pick<Trajectory, 'messages' | 'steps'>): 
   let edited = false;
   let beforeBlame: number | null = null;
   let seen = new Set<string>();
+  const toward = (rate: number) => (v += (TOP - v) * rate);
+  const exploring = () => toward(0.12 / (1 + 0.3 * explored++));
   evidence.forEach((e, i) => {
     const repeated = seen.has(e.signature);
     seen.add(e.signature);
     switch (e.kind) {
       case 'explore':
-        v += repeated ? -0.05 : 0.05 / (1 + 0.25 * explored++);
+        if (repeated) v -= 0.05;
+        else exploring();
         break;
       case 'run':
         // Before any edit, running code (even into an error) reproduces the problem; after, a new error is a regression.
-        v += repeated ? -0.05 : !edited || !e.error ? 0.05 / (1 + 0.25 * explored++) : -0.05;
+        if (repeated) v -= 0.05;
+        else if (!edited || !e.error) exploring();
+        else v -= 0.05;
         break;
       case 'edit':
         edited = true;
@@ -157,7 +166,7 @@ export function heuristicCurve(record: Pick<Trajectory, 'messages' | 'steps'>): 
           beforeBlame ??= v;
           v *= 0.4;
         } else {
-          v += 0.08;
+          toward(0.15);
         }
         break;
       case 'revert':
@@ -168,7 +177,8 @@ export function heuristicCurve(record: Pick<Trajectory, 'messages' | 'steps'>): 
         break;
       case 'test':
         if (repeated) v -= 0.05;
-        if (e.tests) v += e.tests.failed > 0 ? -0.03 : 0.08;
+        if (e.tests && e.tests.failed > 0) v -= 0.03;
+        else if (e.tests) toward(0.2);
         break;
       case 'invalid':
         v -= 0.06;
@@ -181,7 +191,7 @@ export function heuristicCurve(record: Pick<Trajectory, 'messages' | 'steps'>): 
     }
     if (e.timeout) v -= 0.06;
     if (e.harnessError) v -= 0.03;
-    v = clamp(v);
+    v = clamp(v - EFFORT);
     values.push(round(i === evidence.length - 1 ? Math.min(v, FINAL) : v));
   });
   return values;
