@@ -11,6 +11,7 @@ import type { StageContext } from '../../runner/stage.js';
 import { assemble, type LabelOrigin } from './assemble.js';
 import { RunMetadata, ancestors, fileKind, looksLikeRunAttempt, outcomeCandidates, readJsonFile, taskIdFromFileName } from './files.js';
 import { parquetRows } from './parquet.js';
+import { wellFormedDeep } from '../../core/text.js';
 
 type Plan = { file: string; kind: 'json' | 'jsonl' | 'parquet' } | { file: string; kind: 'consumed' } | { file: string; kind: 'skip'; reason: string };
 
@@ -229,7 +230,8 @@ export class IngestReader {
     }
   }
 
-  private async handle(value: unknown, file: string, record: number, fallbackTaskId: string | null): Promise<void> {
+  private async handle(raw: unknown, file: string, record: number, fallbackTaskId: string | null): Promise<void> {
+    const value = wellFormedDeep(raw);
     const actx = this.adapterContext(file, record);
     const detected = detectFormat(value, actx, this.cfg.format);
     if (detected.kind === 'canonical') {
