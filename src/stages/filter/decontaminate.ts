@@ -61,6 +61,7 @@ export function decontaminateRule(cfg: DecontaminateConfig, bench: Benchmarks): 
   const byStatement = new Map<string, Verdict | null>();
 
   const statementVerdict = (record: PipelineRecord): Verdict | null => {
+    if (index.size === 0) return null;
     // Keyed by a hash so that memory grows with the number of tasks, not with statement bytes.
     const key = sha256(`${record.task_id}\u0000${record.task}`).slice(0, 32);
     let v = byStatement.get(key);
