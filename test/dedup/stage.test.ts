@@ -89,4 +89,14 @@ describe('dedup stage in the pipeline', () => {
     const survivors = await readJsonl<{ id: string }>(join(out, 'dedup', 'part-00000.jsonl'));
     expect(survivors.map((s) => s.id)).toContain(records()[0]!.id);
   });
+
+  it('gives byte-identical clusters and survivors on a fresh run', async () => {
+    const a = join(await tempDir('dedup-det-a'), 'out');
+    const b = join(await tempDir('dedup-det-b'), 'out');
+    await runPipelineWith(input, a, ['dedup.per_task_cap=2']);
+    await runPipelineWith(input, b, ['dedup.per_task_cap=2']);
+    for (const f of ['clusters.jsonl', 'part-00000.jsonl', 'rejects.jsonl']) {
+      expect(await readFile(join(a, 'dedup', f), 'utf8'), f).toBe(await readFile(join(b, 'dedup', f), 'utf8'));
+    }
+  });
 });

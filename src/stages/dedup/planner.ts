@@ -202,6 +202,7 @@ export class DedupPlanner {
       let bestTask = -1;
       for (const k of kept) {
         const w = vectors.get(k)!;
+        if (w.length !== v.length) throw new Error(`dedup.semantic: embeddings of different sizes (${w.length} and ${v.length}); was dedup.semantic.dimensions changed mid-run?`);
         let dot = 0;
         for (let i = 0; i < v.length; i++) dot += v[i]! * w[i]!;
         if (dot > best) {
