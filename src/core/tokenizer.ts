@@ -25,6 +25,40 @@ export function countMessageTokens(counter: TokenCounter, messages: readonly Mes
   return n;
 }
 
+/** Longest run of non-space characters handed to the BPE at once. */
+const MAX_RUN = 256;
+const LONG_RUN = new RegExp(`\\S{${MAX_RUN + 1},}`, 'g');
+
+/**
+ * BPE merging is quadratic in the length of one pre-tokenised piece, and agent observations hold
+ * pathological pieces (a 10 KB line of "=" or of one repeated letter took tiktoken 49 s). Long runs of
+ * non-space characters are counted in slices of MAX_RUN: the count can differ by about one token per
+ * slice boundary, and the time becomes linear.
+ */
+export function countInSlices(text: string, countPiece: (s: string) => number, memo?: Map<string, number>): number {
+  let total = 0;
+  let last = 0;
+  for (const m of text.matchAll(LONG_RUN)) {
+    if (m.index > last) total += countPiece(text.slice(last, m.index));
+    for (let i = 0; i < m[0].length; i += MAX_RUN) total += countSlice(m[0].slice(i, i + MAX_RUN), countPiece, memo);
+    last = m.index + m[0].length;
+  }
+  if (last < text.length) total += countPiece(last === 0 ? text : text.slice(last));
+  return total;
+}
+
+/** Long runs are mostly one character repeated ("=====", "-----"): their slices repeat, so their counts are memoised. */
+function countSlice(slice: string, countPiece: (s: string) => number, memo: Map<string, number> | undefined): number {
+  if (!memo) return countPiece(slice);
+  let n = memo.get(slice);
+  if (n === undefined) {
+    n = countPiece(slice);
+    if (memo.size >= 4096) memo.clear();
+    memo.set(slice, n);
+  }
+  return n;
+}
+
 const cache = new Map<string, Promise<TokenCounter>>();
 
 /** Loads a tokenizer once per process and configuration. */
@@ -41,8 +75,9 @@ export function loadTokenCounter(config: TokenizerConfig): Promise<TokenCounter>
 async function loadTiktoken(encoding: 'o200k_base' | 'cl100k_base'): Promise<TokenCounter> {
   const ranks = encoding === 'o200k_base' ? (await import('js-tiktoken/ranks/o200k_base')).default : (await import('js-tiktoken/ranks/cl100k_base')).default;
   const enc = new Tiktoken(ranks);
+  const memo = new Map<string, number>();
   // Special-token text inside a trajectory is just text: never throw on it.
-  return { name: `tiktoken:${encoding}`, count: (text) => enc.encode(text, [], []).length };
+  return { name: `tiktoken:${encoding}`, count: (text) => countInSlices(text, (piece) => enc.encode(piece, [], []).length, memo) };
 }
 
 async function loadHuggingFace(dir: string): Promise<TokenCounter> {
@@ -56,5 +91,9 @@ async function loadHuggingFace(dir: string): Promise<TokenCounter> {
   };
   const { Tokenizer } = await import('@huggingface/tokenizers');
   const tokenizer = new Tokenizer(await read('tokenizer.json', true), await read('tokenizer_config.json', false));
-  return { name: `huggingface:${dir}`, count: (text) => tokenizer.encode(text, { add_special_tokens: false }).ids.length };
+  const memo = new Map<string, number>();
+  return {
+    name: `huggingface:${dir}`,
+    count: (text) => countInSlices(text, (piece) => tokenizer.encode(piece, { add_special_tokens: false }).ids.length, memo),
+  };
 }

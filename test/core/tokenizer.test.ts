@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { countInSlices, loadTokenCounter } from '../../src/core/tokenizer.js';
+
+describe('token counter', () => {
+  it('counts real tokens, not characters', async () => {
+    const t = await loadTokenCounter({ kind: 'tiktoken', encoding: 'o200k_base' });
+    const text = 'def paginate(items, page, size):\n    return items[(page - 1) * size : page * size]\n';
+    const n = t.count(text);
+    expect(n).toBeGreaterThan(10);
+    expect(n).toBeLessThan(text.length / 2);
+    expect(t.count('<|endoftext|>')).toBeGreaterThan(1); // special-token text is plain text, never an error
+  });
+
+  it('counts pathological runs (one repeated character) by slices, close to the true count', async () => {
+    const t = await loadTokenCounter({ kind: 'tiktoken', encoding: 'o200k_base' });
+    const run = 'a'.repeat(2000);
+    // Sliced counting may differ from the whole-piece count by about one token per 256-char slice.
+    const { Tiktoken } = await import('js-tiktoken/lite');
+    const ranks = (await import('js-tiktoken/ranks/o200k_base')).default;
+    const exact = new Tiktoken(ranks).encode(run, [], []).length;
+    expect(Math.abs(t.count(run) - exact)).toBeLessThanOrEqual(Math.ceil(run.length / 256));
+  });
+
+  it('leaves normal text whole and adds up slices of long runs', () => {
+    const pieces: string[] = [];
+    const count = (s: string) => (pieces.push(s), 1);
+    expect(countInSlices('short text', count)).toBe(1);
+    expect(pieces).toEqual(['short text']);
+    pieces.length = 0;
+    countInSlices(`head ${'x'.repeat(600)} tail`, count);
+    expect(pieces).toEqual(['head ', 'x'.repeat(256), 'x'.repeat(256), 'x'.repeat(88), ' tail']);
+  });
+});
