@@ -51,7 +51,11 @@ export class JsonlWriter {
   }
 
   async write(value: unknown): Promise<void> {
-    const line = JSON.stringify(value) + '\n';
+    await this.writeLine(JSON.stringify(value));
+  }
+
+  async writeLine(text: string): Promise<void> {
+    const line = text + '\n';
     const n = Buffer.byteLength(line);
     this.buffered.push(line);
     this.bufferedBytes += n;

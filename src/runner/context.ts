@@ -37,6 +37,8 @@ export class RunningStage implements StageContext {
   private rejects: JsonlWriter | null = null;
   private readonly upstreamDir: string | null;
   private readonly progress: Progress;
+  /** The line each upstream record was read from: a record emitted unchanged is written back as read. */
+  private readonly rawLines = new WeakMap<object, string>();
 
   constructor(init: ContextInit) {
     this.name = init.name;
@@ -69,7 +71,7 @@ export class RunningStage implements StageContext {
         if (count) this.countIn();
         let record: PipelineRecord;
         try {
-          record = JSON.parse(line.text) as PipelineRecord;
+          record = deepFreeze(JSON.parse(line.text) as PipelineRecord);
         } catch (err) {
           if (count) {
             await this.reject({
@@ -81,12 +83,22 @@ export class RunningStage implements StageContext {
           }
           continue;
         }
+        this.rawLines.set(record, line.text);
         yield record;
       }
     }
   }
 
   async emit(record: PipelineRecord): Promise<void> {
+    // Passed on as read (filter, dedup): it was validated when written upstream and is frozen, so
+    // its line is written back as is, saving a schema check and a JSON.stringify per record.
+    const raw = this.rawLines.get(record);
+    if (raw !== undefined) {
+      await this.parts.writeLine(raw);
+      this.recordsOut++;
+      this.tick();
+      return;
+    }
     const parsed = PipelineRecord.safeParse(record);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
@@ -154,4 +166,17 @@ export class RunningStage implements StageContext {
     await this.parts.close().catch(() => {});
     if (this.rejects) await this.rejects.close().catch(() => {});
   }
+}
+
+/**
+ * Records read from upstream are read-only: a stage that changes one emits a new object
+ * ({ ...record, values }). Freezing makes an accidental in-place change throw instead of being lost
+ * by the raw-line fast path in emit().
+ */
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
 }

@@ -15,6 +15,11 @@ export class PartWriter {
   ) {}
 
   async write(record: unknown): Promise<void> {
+    await this.writeLine(JSON.stringify(record));
+  }
+
+  /** Appends one already-serialised JSON line (no trailing newline). */
+  async writeLine(line: string): Promise<void> {
     if (this.current && (this.current.records >= this.maxRecords || this.current.bytes >= this.maxBytes)) {
       await this.closeCurrent();
     }
@@ -22,7 +27,7 @@ export class PartWriter {
       const name = `part-${String(this.next++).padStart(5, '0')}.jsonl`;
       this.current = await JsonlWriter.create(join(this.dir, name));
     }
-    await this.current.write(record);
+    await this.current.writeLine(line);
   }
 
   private async closeCurrent(): Promise<void> {

@@ -59,13 +59,21 @@ export async function stageFingerprint(
   stage: Stage,
   config: PipelineConfig,
   inputFingerprint: string,
+  upstreamRejects: readonly [string, Record<string, number>][] = [],
 ): Promise<{ fingerprint: string; configHash: string }> {
   const deps = stage.dependencyFiles?.(config) ?? [];
   const configHash = hashValue({
     config: stage.configSlice(config),
     dependencies: deps.length ? await fingerprintDependencies(stage.name, deps) : null,
   });
-  const fingerprint = hashValue({ inputFingerprint, configHash, stage: stage.name, version: stage.version, schema: SCHEMA_VERSION });
+  const fingerprint = hashValue({
+    inputFingerprint,
+    configHash,
+    stage: stage.name,
+    version: stage.version,
+    schema: SCHEMA_VERSION,
+    ...(stage.reportsUpstreamRejects ? { upstreamRejects } : {}),
+  });
   return { fingerprint, configHash };
 }
 
@@ -83,12 +91,14 @@ export async function runPipeline(req: RunRequest): Promise<StageOutcome[]> {
   try {
     let upstream: StageManifest | null = null;
     let upstreamDir: string | null = null;
+    const upstreamRejects: [string, Record<string, number>][] = [];
     for (let i = 0; i <= endAt; i++) {
+      if (upstream) upstreamRejects.push([upstream.stage, upstream.dropped]);
       const stage = req.stages[i]!;
       const stageDir = join(outDir, stage.name);
       const existing = await readManifest(stageDir);
       const inputFingerprint = upstream ? upstream.output_fingerprint : await fingerprintInputFiles(req.inputFiles);
-      const { fingerprint, configHash } = await stageFingerprint(stage, config, inputFingerprint);
+      const { fingerprint, configHash } = await stageFingerprint(stage, config, inputFingerprint, upstreamRejects);
 
       if (i < startAt) {
         // Before the requested stage: its existing output is used as it is.

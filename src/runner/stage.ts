@@ -23,7 +23,10 @@ export interface StageContext {
   readonly upstream: StageManifest | null;
   readonly log: Logger;
 
-  /** Streams the previous stage's records in order, counting each as one record in (unless count is false). */
+  /**
+   * Streams the previous stage's records in order, counting each as one record in (unless count is false).
+   * Records are frozen: to change one, emit a new object ({ ...record, values }).
+   */
   records(opts?: { count?: boolean }): AsyncGenerator<PipelineRecord>;
   /** Passes a record on: validated, then appended to the stage's part files. */
   emit(record: PipelineRecord): Promise<void>;
@@ -47,6 +50,12 @@ export interface Stage {
   readonly version: string;
   /** The part of the config this stage's output depends on; its hash is part of the fingerprint. */
   configSlice(config: PipelineConfig): unknown;
+  /**
+   * Set by a stage whose output reports the earlier stages' rejects (export's dataset card): their
+   * counts per reason become part of its fingerprint, so the report cannot go stale when an earlier
+   * stage reruns to the same records but different rejects.
+   */
+  readonly reportsUpstreamRejects?: boolean;
   /** Small files the output depends on (benchmark lists, label files): their content is fingerprinted. */
   dependencyFiles?(config: PipelineConfig): string[];
   run(ctx: StageContext): Promise<void>;

@@ -97,3 +97,21 @@ describe('runner', () => {
     expect(STAGES.map((x) => x.name)).toEqual([...STAGE_ORDER]);
   });
 });
+
+describe('a stage that reports upstream rejects (export)', () => {
+  it('reruns when an earlier stage changes its rejects but not its output', async () => {
+    const s = await setup();
+    // Same output either way; only the reject reason changes between the two runs.
+    const filterWith = (reason: string): Stage[] =>
+      withStage('filter', async (ctx) => {
+        for await (const r of ctx.records()) {
+          if (r.outcome.resolved) await ctx.emit(r);
+          else await ctx.reject({ reason, message: 'failed run', id: r.id });
+        }
+      }).map((st) => (st.name === 'filter' ? { ...st, version: `test-${reason}` } : st));
+    await run(filterWith('reason-a'), s);
+    const second = await run(filterWith('reason-b'), s);
+    const status = Object.fromEntries(second.map((o) => [o.stage, o.status]));
+    expect(status).toEqual({ ingest: 'skipped', filter: 'ran', dedup: 'skipped', label: 'skipped', segment: 'skipped', export: 'ran' });
+  });
+});

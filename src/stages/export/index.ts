@@ -48,6 +48,7 @@ export const exportStage: Stage = {
   name: 'export',
   summary: 'Writes zstd Parquet SFT shards with per-message loss masks, a manifest and a dataset card.',
   version: '3',
+  reportsUpstreamRejects: true,
   configSlice: exportSlice,
   async run(ctx) {
     const cfg = ctx.config.export;
