@@ -12,6 +12,7 @@ import { PipelineConfig, type Message, type PipelineRecord, type Step } from '..
 import { sha256 } from '../src/core/hash.js';
 import { applyRules, buildRules, emptyRuleStats } from '../src/stages/filter/index.js';
 import { DedupPlanner } from '../src/stages/dedup/planner.js';
+import { mulberry32 } from './synth.js';
 
 export interface DedupBenchOptions {
   records?: number;
@@ -34,17 +35,6 @@ export interface DedupBenchResult {
   filterDropped: Record<string, number>;
   dedupDropped: Record<string, number>;
   kept: number;
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const SYLLABLES = 'ka lo mi nu pe ra si to vu xe ba de fi go hu ja ke li mo na po qu re su ti va we yo za'.split(' ');

@@ -25,7 +25,8 @@ export interface SynthResult {
   bytes: number;
 }
 
-function mulberry32(seed: number): () => number {
+/** Small, fast, seedable PRNG: the benches and tests need the same corpus on every machine. */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
