@@ -31,3 +31,19 @@ describe('token counter', () => {
     expect(pieces).toEqual(['head ', 'x'.repeat(256), 'x'.repeat(256), 'x'.repeat(88), ' tail']);
   });
 });
+
+describe('piece-by-piece counting with a memo', () => {
+  it('gives exactly the count of encoding the whole text', async () => {
+    const t = await loadTokenCounter({ kind: 'tiktoken', encoding: 'o200k_base' });
+    const { Tiktoken } = await import('js-tiktoken/lite');
+    const ranks = (await import('js-tiktoken/ranks/o200k_base')).default;
+    const whole = new Tiktoken(ranks);
+    const texts = [
+      'def paginate(items, page, size):\n    return items[(page - 1) * size : page * size]\n',
+      "Traceback (most recent call last):\n  File \"/testbed/x.py\", line 12, in <module>\nValueError: can't parse '3.4e38'\n",
+      'CJK 漢字とかな, emoji 👍🏽, tabs\tand  double  spaces, <|endoftext|> and "quotes"\r\n',
+      '<returncode>0</returncode>\n<output>\n' + 'collected 12 items\n\ntests/test_core.py ........ [100%]\n'.repeat(20) + '</output>',
+    ];
+    for (const text of texts) expect(t.count(text)).toBe(whole.encode(text, [], []).length);
+  });
+});
