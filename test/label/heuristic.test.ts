@@ -47,7 +47,7 @@ describe('heuristic labeler', () => {
     const [run] = await failedSampleRuns();
     const a = heuristicValues(run!);
     expect(heuristicValues(run!)).toEqual(a);
-    expect(a).toMatchObject({ labeler: 'heuristic', model: null, prompt_version: 'heuristic-2', request_hash: null, samples: null });
+    expect(a).toMatchObject({ labeler: 'heuristic', model: null, prompt_version: 'heuristic-3', request_hash: null, samples: null });
   });
 
   it('reads pytest and unittest summaries', () => {

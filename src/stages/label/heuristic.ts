@@ -1,7 +1,7 @@
 import type { Action, Step, StepValues, Trajectory } from '../../../schemas/index.js';
 
 /** Bump when the curve this produces changes: it is written into every row as prompt_version. */
-export const HEURISTIC_VERSION = 'heuristic-2';
+export const HEURISTIC_VERSION = 'heuristic-3';
 
 export type StepKind = 'explore' | 'run' | 'test' | 'edit' | 'revert' | 'submit' | 'invalid' | 'exit';
 
@@ -144,7 +144,7 @@ export function heuristicCurve(record: Pick<Trajectory, 'messages' | 'steps'>): 
   let beforeBlame: number | null = null;
   let seen = new Set<string>();
   const toward = (rate: number) => (v += (TOP - v) * rate);
-  const exploring = () => toward(0.12 / (1 + 0.3 * explored++));
+  const exploring = () => toward(0.2 / (1 + 0.3 * explored++));
   evidence.forEach((e, i) => {
     const repeated = seen.has(e.signature);
     seen.add(e.signature);
