@@ -48,7 +48,8 @@ async function main(argv: string[]): Promise<number> {
         });
         const stopped = outcomes.find((o) => o.status === 'stopped');
         if (stopped && stopped.status === 'stopped') {
-          process.stderr.write(`trajpipe: stopped at ${stopped.stage}: ${stopped.reason}. Rerun the same command to resume.\n`);
+          const next = a['dry-run'] ? 'Run it again without --dry-run to go ahead' : 'Rerun the same command to resume';
+          process.stderr.write(`trajpipe: stopped at ${stopped.stage}: ${stopped.reason}. ${next}.\n`);
           code = a['dry-run'] ? 0 : 3;
           return;
         }
