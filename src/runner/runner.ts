@@ -97,7 +97,9 @@ export async function runPipeline(req: RunRequest): Promise<StageOutcome[]> {
       const stage = req.stages[i]!;
       const stageDir = join(outDir, stage.name);
       const existing = await readManifest(stageDir);
-      const inputFingerprint = upstream ? upstream.output_fingerprint : await fingerprintInputFiles(req.inputFiles);
+      const inputFingerprint = upstream
+        ? upstream.output_fingerprint
+        : await fingerprintInputFiles([...req.inputFiles, ...((await stage.extraInputFiles?.(config, req.inputFiles)) ?? [])]);
       const { fingerprint, configHash } = await stageFingerprint(stage, config, inputFingerprint, upstreamRejects);
 
       if (i < startAt) {

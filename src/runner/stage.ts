@@ -56,6 +56,11 @@ export interface Stage {
    * stage reruns to the same records but different rejects.
    */
   readonly reportsUpstreamRejects?: boolean;
+  /**
+   * For the first stage: files it reads besides the inputs (outcome files found beside the runs).
+   * They are fingerprinted like inputs, so changing one reruns the stage.
+   */
+  extraInputFiles?(config: PipelineConfig, inputFiles: readonly string[]): Promise<string[]>;
   /** Small files the output depends on (benchmark lists, label files): their content is fingerprinted. */
   dependencyFiles?(config: PipelineConfig): string[];
   run(ctx: StageContext): Promise<void>;

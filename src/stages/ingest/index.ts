@@ -1,4 +1,6 @@
+import { dirname, resolve } from 'node:path';
 import type { Stage } from '../../runner/stage.js';
+import { ancestors, outcomeCandidates } from './files.js';
 import { IngestReader } from './reader.js';
 
 /**
@@ -11,6 +13,16 @@ export const ingestStage: Stage = {
   version: '1',
   configSlice: (config) => config.ingest,
   dependencyFiles: (config) => config.ingest.labels,
+  // Outcome files that find_labels may pick up outside the inputs: same search as the reader's.
+  async extraInputFiles(config, inputFiles) {
+    if (!config.ingest.find_labels) return [];
+    const inputs = new Set(inputFiles.map((f) => resolve(f)));
+    const dirs = new Set<string>();
+    for (const f of inputFiles) for (const d of ancestors(dirname(f), 2)) dirs.add(d);
+    const found = new Set<string>();
+    for (const d of dirs) for (const c of await outcomeCandidates(d)) if (!inputs.has(resolve(c))) found.add(resolve(c));
+    return [...found].sort();
+  },
   async run(ctx) {
     await new IngestReader(ctx).run();
   },
