@@ -1,6 +1,8 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { Tiktoken } from 'js-tiktoken/lite';
+import type { Tiktoken as TiktokenType, TiktokenBPE } from 'js-tiktoken/lite';
 import type { TokenizerConfig } from '../../schemas/config/tokenizer.js';
 import type { Message } from '../../schemas/index.js';
 import { UserError } from './errors.js';
@@ -59,21 +61,33 @@ function countSlice(slice: string, countPiece: (s: string) => number, memo: Map<
   return n;
 }
 
+const require = createRequire(import.meta.url);
 const cache = new Map<string, Promise<TokenCounter>>();
 
-/** Loads a tokenizer once per process and configuration. */
+/**
+ * Loads a tokenizer once per process and configuration. The vocabulary itself (over a second to parse)
+ * is loaded on the first count, so a run whose texts are all short enough to need no counting never pays
+ * for it; a bad tokenizer path is still reported at once, before any work.
+ */
 export function loadTokenCounter(config: TokenizerConfig): Promise<TokenCounter> {
   const key = JSON.stringify(config);
   let found = cache.get(key);
   if (!found) {
-    found = config.kind === 'tiktoken' ? loadTiktoken(config.encoding) : loadHuggingFace(config.path);
+    found = config.kind === 'tiktoken' ? Promise.resolve(lazy(`tiktoken:${config.encoding}`, () => tiktokenCount(config.encoding))) : huggingFace(config.path);
     cache.set(key, found);
   }
   return found;
 }
 
-async function loadTiktoken(encoding: 'o200k_base' | 'cl100k_base'): Promise<TokenCounter> {
-  const ranks = encoding === 'o200k_base' ? (await import('js-tiktoken/ranks/o200k_base')).default : (await import('js-tiktoken/ranks/cl100k_base')).default;
+function lazy(name: string, load: () => (text: string) => number): TokenCounter {
+  let count: ((text: string) => number) | null = null;
+  return { name, count: (text) => (count ??= load())(text) };
+}
+
+function tiktokenCount(encoding: 'o200k_base' | 'cl100k_base'): (text: string) => number {
+  // The CommonJS builds load synchronously, so the first count can load them.
+  const { Tiktoken } = require('js-tiktoken/lite') as { Tiktoken: typeof TiktokenType };
+  const ranks = require(`js-tiktoken/ranks/${encoding}`) as TiktokenBPE;
   const enc = new Tiktoken(ranks);
   // tiktoken splits text with this pattern and encodes each piece on its own, so counting piece by
   // piece gives the same total; agent text repeats its pieces (identifiers, paths, log words) so much
@@ -90,30 +104,29 @@ async function loadTiktoken(encoding: 'o200k_base' | 'cl100k_base'): Promise<Tok
     }
     return n;
   };
-  return {
-    name: `tiktoken:${encoding}`,
-    count: (text) => {
-      let n = 0;
-      for (const m of text.matchAll(pieces)) n += countPiece(m[0]);
-      return n;
-    },
+  return (text) => {
+    let n = 0;
+    for (const m of text.matchAll(pieces)) n += countPiece(m[0]);
+    return n;
   };
 }
 
-async function loadHuggingFace(dir: string): Promise<TokenCounter> {
-  const read = async (name: string, required: boolean): Promise<object> => {
-    const text = await readFile(join(dir, name), 'utf8').catch(() => null);
-    if (text === null) {
-      if (required) throw new UserError(`tokenizer.path: ${join(dir, name)} cannot be read; point it at a folder holding the student's tokenizer.json.`);
-      return {};
+async function huggingFace(dir: string): Promise<TokenCounter> {
+  const file = join(dir, 'tokenizer.json');
+  if (!(await stat(file).catch(() => null))?.isFile()) {
+    throw new UserError(`tokenizer.path: ${file} cannot be read; point it at a folder holding the student's tokenizer.json.`);
+  }
+  return lazy(`huggingface:${dir}`, () => {
+    const { Tokenizer } = require('@huggingface/tokenizers') as typeof import('@huggingface/tokenizers');
+    const json = (name: string): object => JSON.parse(readFileSync(join(dir, name), 'utf8')) as object;
+    let config: object = {};
+    try {
+      config = json('tokenizer_config.json');
+    } catch {
+      config = {};
     }
-    return JSON.parse(text) as object;
-  };
-  const { Tokenizer } = await import('@huggingface/tokenizers');
-  const tokenizer = new Tokenizer(await read('tokenizer.json', true), await read('tokenizer_config.json', false));
-  const memo = new Map<string, number>();
-  return {
-    name: `huggingface:${dir}`,
-    count: (text) => countInSlices(text, (piece) => tokenizer.encode(piece, { add_special_tokens: false }).ids.length, memo),
-  };
+    const tokenizer = new Tokenizer(json('tokenizer.json'), config);
+    const memo = new Map<string, number>();
+    return (text) => countInSlices(text, (piece) => tokenizer.encode(piece, { add_special_tokens: false }).ids.length, memo);
+  });
 }

@@ -47,3 +47,33 @@ describe('piece-by-piece counting with a memo', () => {
     for (const text of texts) expect(t.count(text)).toBe(whole.encode(text, [], []).length);
   });
 });
+
+describe('a Hugging Face tokenizer.json (the student\'s own tokenizer)', () => {
+  it('is loaded from a folder and counts with it', async () => {
+    const { mkdtemp, writeFile } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'tok-'));
+    // A minimal word-level tokenizer: one token per whitespace-separated word.
+    const tokenizer = {
+      version: '1.0',
+      truncation: null,
+      padding: null,
+      added_tokens: [{ id: 0, content: '[UNK]', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }],
+      normalizer: null,
+      pre_tokenizer: { type: 'Whitespace' },
+      post_processor: null,
+      decoder: null,
+      model: { type: 'WordLevel', vocab: { '[UNK]': 0, fix: 1, the: 2, bug: 3 }, unk_token: '[UNK]' },
+    };
+    await writeFile(join(dir, 'tokenizer.json'), JSON.stringify(tokenizer));
+    const t = await loadTokenCounter({ kind: 'huggingface', path: dir });
+    expect(t.name).toBe(`huggingface:${dir}`);
+    expect(t.count('fix the bug')).toBe(3);
+    expect(t.count('fix the unknown bug now')).toBe(5);
+  });
+
+  it('a folder without tokenizer.json is a user error before any work', async () => {
+    await expect(loadTokenCounter({ kind: 'huggingface', path: '/nonexistent/model' })).rejects.toThrow(/tokenizer\.path: .*tokenizer\.json cannot be read/);
+  });
+});
