@@ -72,7 +72,7 @@ export const Source = z
     harness: Harness,
     format: z.string().describe('Format and version, e.g. swe-agent-0.x, mini-swe-agent-1, openhands-events.'),
     file: z.string().describe('Input file, relative to the working directory when possible.'),
-    record: z.number().int().nonnegative().describe('0-based record number inside the file (0 for one-run files).'),
+    record: z.number().int().nonnegative().describe('Where in the file: the 1-based line of a JSON-lines record, the 0-based row of a Parquet shard, 0 for a one-run file.'),
     teacher_model: z.string().nullable(),
   })
   .strict();

@@ -21,6 +21,19 @@ export const IngestConfig = z
       .positive()
       .default(256 * 1024 * 1024)
       .describe('Largest single-run JSON file parsed whole; bigger ones are rejected (use JSON lines or Parquet for big data).'),
+    max_line_bytes: z
+      .number()
+      .int()
+      .positive()
+      .default(128 * 1024 * 1024)
+      .describe('Longest JSON-lines record (bytes); a longer line is rejected as line-too-large and skipped to the next newline without being held in memory.'),
+    max_depth: z
+      .number()
+      .int()
+      .positive()
+      .max(1000)
+      .default(256)
+      .describe('Deepest nesting of objects and arrays accepted in a record (real trajectories nest about 10 deep); deeper records are rejected as too-deep.'),
     dataset: z
       .object({
         messages_column: z.string().nullable().default(null).describe('Column holding the chat list; null tries messages, trajectory, conversations.'),

@@ -1,36 +1,95 @@
 import { createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { createHash, type Hash } from 'node:crypto';
-import { StringDecoder } from 'node:string_decoder';
+import { decodeUtf8 } from '../core/text.js';
 
 export interface Line {
-  /** 0-based line number among non-empty lines. */
+  /** 0-based number among non-empty lines. */
   index: number;
+  /** 1-based line number in the file, blank lines included (what an editor or `sed -n Np` shows). */
+  line: number;
   text: string;
+  /** Invalid UTF-8 sequences replaced by U+FFFD in this line. */
+  invalidUtf8: number;
+}
+
+/** A line longer than the cap: skipped up to its newline without being held in memory. */
+export interface OverlongLine {
+  overlong: true;
+  line: number;
+  /** Its length in bytes (without the newline). */
+  bytes: number;
+}
+
+export interface ScanOptions {
+  /** Longest line yielded as text; longer ones come out as OverlongLine. */
+  maxLineBytes?: number;
+  highWaterMark?: number;
 }
 
 /**
- * Streams the lines of a file without holding more than one line and one read buffer in memory.
- * A final line without a newline is still yielded (a truncated file shows up as bad JSON downstream,
- * never as silent loss). Blank lines are skipped but keep the numbering of the others stable.
+ * Streams the lines of a file holding at most one line (up to maxLineBytes) and one read buffer in
+ * memory. Lines are split on bytes and decoded whole, so a character split across read buffers is
+ * never damaged. A final line without a newline is still yielded (a truncated file shows up as bad
+ * JSON downstream, never as silent loss). Blank lines are skipped but counted in `line`.
  */
-export async function* readLines(path: string, highWaterMark = 1 << 20): AsyncGenerator<Line> {
-  const decoder = new StringDecoder('utf8');
-  let carry = '';
+export async function* scanLines(path: string, opts: ScanOptions = {}): AsyncGenerator<Line | OverlongLine> {
+  const max = opts.maxLineBytes ?? Number.POSITIVE_INFINITY;
+  let pieces: Buffer[] = [];
+  let pending = 0;
+  let skipping = false;
+  let skipped = 0;
+  let lineNo = 0;
   let index = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark })) {
-    const text = carry + decoder.write(chunk as Buffer);
+  const take = (): Line | null => {
+    let buf = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, pending);
+    pieces = [];
+    pending = 0;
+    if (buf.length && buf[buf.length - 1] === 0x0d) buf = buf.subarray(0, buf.length - 1);
+    const { text, invalid } = decodeUtf8(buf);
+    if (text.trim() === '') return null;
+    return { index: index++, line: lineNo, text, invalidUtf8: invalid };
+  };
+  for await (const chunk of createReadStream(path, { highWaterMark: opts.highWaterMark ?? 1 << 20 }) as AsyncIterable<Buffer>) {
     let start = 0;
-    let nl: number;
-    while ((nl = text.indexOf('\n', start)) !== -1) {
-      const line = text.slice(start, nl).replace(/\r$/, '');
+    for (;;) {
+      const nl = chunk.indexOf(0x0a, start);
+      const end = nl === -1 ? chunk.length : nl;
+      const n = end - start;
+      if (skipping) skipped += n;
+      else if (pending + n > max) {
+        skipping = true;
+        skipped = pending + n;
+        pieces = [];
+        pending = 0;
+      } else if (n > 0) {
+        pieces.push(chunk.subarray(start, end));
+        pending += n;
+      }
+      if (nl === -1) break;
+      lineNo++;
+      if (skipping) {
+        yield { overlong: true, line: lineNo, bytes: skipped };
+        skipping = false;
+        skipped = 0;
+      } else {
+        const l = take();
+        if (l) yield l;
+      }
       start = nl + 1;
-      if (line.trim() !== '') yield { index: index++, text: line };
     }
-    carry = text.slice(start);
   }
-  carry += decoder.end();
-  if (carry.trim() !== '') yield { index: index++, text: carry.replace(/\r$/, '') };
+  if (skipping) yield { overlong: true, line: lineNo + 1, bytes: skipped };
+  else if (pending > 0) {
+    lineNo++;
+    const l = take();
+    if (l) yield l;
+  }
+}
+
+/** Lines of a file with no length cap (files this program wrote, small lists). */
+export async function* readLines(path: string, highWaterMark = 1 << 20): AsyncGenerator<Line> {
+  for await (const l of scanLines(path, { highWaterMark })) if (!('overlong' in l)) yield l;
 }
 
 /** Appends JSON lines to a file, hashing and counting as it goes; buffered to keep syscalls few. */

@@ -76,9 +76,9 @@ export class RunningStage implements StageContext {
           if (count) {
             await this.reject({
               reason: 'bad-intermediate-record',
-              message: `Line ${line.index + 1} of ${file} is not valid JSON (${(err as Error).message}); was the file edited by hand?`,
+              message: `Line ${line.line} of ${file} is not valid JSON (${(err as Error).message}); was the file edited by hand?`,
               file,
-              record: line.index,
+              record: line.line,
             });
           }
           continue;

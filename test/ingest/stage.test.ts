@@ -40,15 +40,16 @@ describe('ingest stage', () => {
     const byReason = Object.fromEntries(rejects.map((r) => [`${relative(dir, r.file!)}#${r.record}`, r.reason]));
     expect(byReason).toEqual({
       'broken/acme__cut-1.traj#0': 'truncated-file',
-      'broken/zero.traj.json#0': 'truncated-file',
+      'broken/zero.traj.json#0': 'empty-file',
       'broken/acme__empty-2.traj.json#0': 'empty-run',
       'broken/odd.json#0': 'unknown-shape',
-      'broken/rows.jsonl#1': 'bad-json',
-      'broken/rows.jsonl#2': 'missing-task-id',
-      'broken/rows.jsonl#3': 'unknown-shape',
-      'broken/rows.jsonl#4': 'truncated-file',
+      // JSON lines are numbered by 1-based line, as an editor shows them.
+      'broken/rows.jsonl#2': 'bad-json',
+      'broken/rows.jsonl#3': 'missing-task-id',
+      'broken/rows.jsonl#4': 'unknown-shape',
+      'broken/rows.jsonl#5': 'truncated-file',
     });
-    expect(manifest.dropped).toEqual({ 'bad-json': 1, 'empty-run': 1, 'missing-task-id': 1, 'truncated-file': 3, 'unknown-shape': 2 });
+    expect(manifest.dropped).toEqual({ 'bad-json': 1, 'empty-file': 1, 'empty-run': 1, 'missing-task-id': 1, 'truncated-file': 2, 'unknown-shape': 2 });
     for (const r of rejects) {
       expect(r.message).toContain(r.file!);
       expect(r.message.length).toBeGreaterThan(30);
@@ -85,7 +86,7 @@ describe('ingest stage', () => {
     expect(outcome('mini-swe-agent-1/trajs/acme__dates-9.traj.json').label_source).toMatch(/sb-cli\.acme-eval\.json$/);
     expect(outcome('mini-swe-agent-2/acme__pager-12.traj.json').resolved).toBe(true);
     expect(outcome('openhands-completions/trajs/acme__retry-3/teacher-large-2026-1767229200.0.json').resolved).toBe(false);
-    expect(outcome('openhands-events/output.jsonl', 1)).toMatchObject({ resolved: null, exit_status: expect.stringMatching(/^RuntimeError/) });
+    expect(outcome('openhands-events/output.jsonl', 2)).toMatchObject({ resolved: null, exit_status: expect.stringMatching(/^RuntimeError/) });
     expect(outcome('swe-agent-1.x/acme__dates-9.traj').resolved).toBeNull();
     expect(result.manifest.stats.per_outcome).toEqual({ resolved: 9, failed: 6, unlabelled: 3 }); // incl. the good line of broken/rows.jsonl
   });

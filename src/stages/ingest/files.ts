@@ -1,6 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { decodeUtf8 } from '../../core/text.js';
 import { isObject } from '../../formats/types.js';
 
 /** How a file is read, decided from its name; JSON files are then sniffed by content. */
@@ -31,17 +32,36 @@ export function looksLikeRunAttempt(v: unknown): boolean {
   return ['messages', 'history', 'trajectory', 'fncall_messages', 'conversations', 'steps', 'trajectory_format'].some((k) => k in v);
 }
 
-export async function readJsonFile(path: string, maxBytes: number): Promise<{ ok: true; value: unknown } | { ok: false; reason: string; message: string }> {
+export type JsonFileRead =
+  | { ok: true; value: unknown; invalidUtf8: number }
+  | { ok: false; reason: string; message: string; invalidUtf8: number };
+
+/** Why JSON.parse refused a text: truncated (it stops mid-value) or otherwise bad. */
+export function jsonParseFailure(err: unknown): { truncated: boolean; msg: string } {
+  const msg = (err as Error).message;
+  return { truncated: /Unexpected end of JSON input|Unterminated string/.test(msg), msg };
+}
+
+/**
+ * A single-run JSON file parsed whole (size-capped), with the invalid UTF-8 sequences that decoding
+ * replaced counted. The depth is checked by the caller (normalizeParsed) before any recursive code.
+ */
+export async function readJsonFile(path: string, maxBytes: number): Promise<JsonFileRead> {
   const st = await stat(path);
-  if (st.size > maxBytes) return { ok: false, reason: 'file-too-large', message: `${st.size} bytes is more than ingest.max_json_bytes (${maxBytes}); single-run JSON files are parsed whole` };
-  if (st.size === 0) return { ok: false, reason: 'truncated-file', message: 'the file is empty' };
-  const text = await readFile(path, 'utf8');
+  if (st.size > maxBytes) return { ok: false, reason: 'file-too-large', message: `${st.size} bytes is more than ingest.max_json_bytes (${maxBytes}); single-run JSON files are parsed whole`, invalidUtf8: 0 };
+  if (st.size === 0) return { ok: false, reason: 'empty-file', message: 'the file is empty (0 bytes)', invalidUtf8: 0 };
+  const { text, invalid } = decodeUtf8(await readFile(path));
   try {
-    return { ok: true, value: JSON.parse(text) };
+    return { ok: true, value: JSON.parse(text), invalidUtf8: invalid };
   } catch (err) {
-    const msg = (err as Error).message;
-    const truncated = /Unexpected end of JSON input|Unterminated string/.test(msg);
-    return { ok: false, reason: truncated ? 'truncated-file' : 'bad-json', message: truncated ? `the JSON stops before it is complete (${msg})` : `it is not valid JSON (${msg})` };
+    const { truncated, msg } = jsonParseFailure(err);
+    const binary = invalid > 0 ? `; ${invalid} invalid UTF-8 sequence(s), is it a binary file?` : '';
+    return {
+      ok: false,
+      reason: truncated ? 'truncated-file' : 'bad-json',
+      message: truncated ? `the JSON stops before it is complete (${msg}${binary})` : `it is not valid JSON (${msg}${binary})`,
+      invalidUtf8: invalid,
+    };
   }
 }
 

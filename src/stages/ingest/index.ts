@@ -1,6 +1,5 @@
-import { dirname, resolve } from 'node:path';
 import type { Stage } from '../../runner/stage.js';
-import { ancestors, outcomeCandidates } from './files.js';
+import { besideOutcomeFiles } from './beside.js';
 import { IngestReader } from './reader.js';
 
 /**
@@ -10,18 +9,13 @@ import { IngestReader } from './reader.js';
 export const ingestStage: Stage = {
   name: 'ingest',
   summary: 'Reads harness trajectories (SWE-agent, mini-swe-agent, OpenHands, HF chat datasets) into canonical records with outcomes.',
-  version: '1',
+  version: '2',
   configSlice: (config) => config.ingest,
   dependencyFiles: (config) => config.ingest.labels,
-  // Outcome files that find_labels may pick up outside the inputs: same search as the reader's.
+  // Only the outcome files the reader joins (same search, same parse): an unrelated .json beside the runs is not an input.
   async extraInputFiles(config, inputFiles) {
     if (!config.ingest.find_labels) return [];
-    const inputs = new Set(inputFiles.map((f) => resolve(f)));
-    const dirs = new Set<string>();
-    for (const f of inputFiles) for (const d of ancestors(dirname(f), 2)) dirs.add(d);
-    const found = new Set<string>();
-    for (const d of dirs) for (const c of await outcomeCandidates(d)) if (!inputs.has(resolve(c))) found.add(resolve(c));
-    return [...found].sort();
+    return (await besideOutcomeFiles(inputFiles)).map((b) => b.file).sort();
   },
   async run(ctx) {
     await new IngestReader(ctx).run();

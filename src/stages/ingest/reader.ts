@@ -1,23 +1,46 @@
 import { open, stat } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
 import { Trajectory, type IngestConfig } from '../../../schemas/index.js';
 import { UserError } from '../../core/errors.js';
 import { detectFormat, looksCanonical } from '../../formats/detect.js';
 import { LabelIndex, parseOutcomeFile, predictionLine, type ParsedOutcomeFile } from '../../formats/labels/index.js';
 import { FormatError, isObject, type AdapterContext } from '../../formats/types.js';
 import { displayPath } from '../../io/inputs.js';
-import { readLines } from '../../io/jsonl.js';
+import { readLines, scanLines, type Line, type OverlongLine } from '../../io/jsonl.js';
 import type { StageContext } from '../../runner/stage.js';
 import { assemble, type LabelOrigin } from './assemble.js';
-import { RunMetadata, ancestors, fileKind, looksLikeRunAttempt, outcomeCandidates, readJsonFile, taskIdFromFileName } from './files.js';
+import { RunMetadata, fileKind, jsonParseFailure, looksLikeRunAttempt, readJsonFile, taskIdFromFileName } from './files.js';
+import { besideOutcomeFiles } from './beside.js';
 import { parquetRows } from './parquet.js';
-import { wellFormedDeep } from '../../core/text.js';
+import { normalizeParsed } from '../../core/text.js';
+
+/**
+ * Where a record came from, as rejects and messages say it: JSON lines by 1-based line number (blank
+ * lines counted, as an editor shows them), Parquet by 0-based row index (as pandas, pyarrow and DuckDB
+ * OFFSET count), single-run JSON files as the file (record 0).
+ */
+interface Where {
+  file: string;
+  record: number;
+  label: string;
+}
+const inFile = (file: string): Where => ({ file, record: 0, label: file });
+const atLine = (file: string, line: number): Where => ({ file, record: line, label: `Line ${line} of ${file}` });
+const atRow = (file: string, row: number): Where => ({ file, record: row, label: `Row ${row} (0-based) of ${file}` });
 
 type Plan = { file: string; kind: 'json' | 'jsonl' | 'parquet' } | { file: string; kind: 'consumed' } | { file: string; kind: 'skip'; reason: string };
 
-/** Outcome files found beside the runs are read whole; anything bigger than this is not one. */
-const MAX_BESIDE_BYTES = 64 * 1024 * 1024;
 const MAX_LISTED_SKIPS = 500;
+/** Skipped files and repaired records named in the end-of-ingest warnings. */
+const NAMED_IN_LOG = 5;
+
+interface TextRepair {
+  file: string;
+  record: number;
+  /** The record as messages say it ("Line 3 of rows.jsonl"). */
+  at: string;
+  invalid_utf8: number;
+  lone_surrogates: number;
+}
 
 /** One ingest run: classify the inputs, load outcome files, then read every run and emit it. */
 export class IngestReader {
@@ -30,6 +53,9 @@ export class IngestReader {
   private labelConflicts = 0;
   private patchesJoined = 0;
   private readonly outcomeByHarness: Record<string, { resolved: number; failed: number; unlabelled: number }> = {};
+  private readonly repairs: TextRepair[] = [];
+  private readonly repairTotals = { records: 0, invalid_utf8: 0, lone_surrogates: 0 };
+  private recordsRead = 0;
 
   constructor(private readonly ctx: StageContext) {
     this.cfg = ctx.config.ingest;
@@ -49,7 +75,50 @@ export class IngestReader {
     this.ctx.setStat('label_conflicts', this.labelConflicts);
     this.ctx.setStat('patches_joined', this.patchesJoined);
     this.ctx.setStat('skipped_files', this.skipped.slice(0, MAX_LISTED_SKIPS));
+    this.ctx.setStat('skipped_files_total', this.skipped.length);
     if (this.skipped.length > MAX_LISTED_SKIPS) this.ctx.setStat('skipped_files_not_listed', this.skipped.length - MAX_LISTED_SKIPS);
+    this.ctx.setStat('text_repairs', { ...this.repairTotals, listed: this.repairs.slice(0, MAX_LISTED_SKIPS) });
+    this.report();
+  }
+
+  /** End-of-ingest warnings: inputs that were not read as runs, text that had to be repaired; none read at all is an error. */
+  private report(): void {
+    const names = <T>(list: T[], show: (x: T) => string): string =>
+      list.slice(0, NAMED_IN_LOG).map(show).join(', ') + (list.length > NAMED_IN_LOG ? `, and ${list.length - NAMED_IN_LOG} more` : '');
+    const skipped = names(this.skipped, (s) => `${s.file} (${s.reason})`);
+    if (this.recordsRead === 0) {
+      const what = this.skipped.length ? ` ${this.skipped.length} of them are not trajectories: ${skipped}.` : '';
+      const consumed = this.labelFiles.filter((f) => f.origin === 'input').length;
+      const labels = consumed ? ` ${consumed} are outcome files (joined to runs, not runs themselves).` : '';
+      throw new UserError(`No trajectory was read from the ${this.ctx.inputFiles.length} input file(s).${what}${labels} Point --input (or inputs:) at the run files (.traj, .json, .jsonl, .parquet).`);
+    }
+    if (this.skipped.length) this.ctx.log.warn(`ingest skipped ${this.skipped.length} input file(s) that are not trajectories: ${skipped} (listed in ingest/manifest.json stats.skipped_files).`);
+    const t = this.repairTotals;
+    if (t.records) {
+      const where = names(this.repairs, (r) => r.at);
+      this.ctx.log.warn(
+        `ingest repaired text in ${t.records} record(s): ${t.invalid_utf8} invalid UTF-8 sequence(s) and ${t.lone_surrogates} lone UTF-16 surrogate(s) replaced by U+FFFD (${where}; counts in ingest/manifest.json stats.text_repairs and each record's meta.text_repairs).`,
+      );
+    }
+  }
+
+  private noteRepairs(where: Where, invalidUtf8: number, loneSurrogates: number): void {
+    if (invalidUtf8 + loneSurrogates === 0) return;
+    const last = this.repairs[this.repairs.length - 1];
+    if (last && last.file === where.file && last.record === where.record) {
+      last.invalid_utf8 += invalidUtf8;
+      last.lone_surrogates += loneSurrogates;
+    } else {
+      this.repairTotals.records++;
+      if (this.repairs.length < MAX_LISTED_SKIPS) this.repairs.push({ file: displayPath(where.file), record: where.record, at: where.label, invalid_utf8: invalidUtf8, lone_surrogates: loneSurrogates });
+    }
+    this.repairTotals.invalid_utf8 += invalidUtf8;
+    this.repairTotals.lone_surrogates += loneSurrogates;
+  }
+
+  private countIn(): void {
+    this.recordsRead++;
+    this.ctx.countIn();
   }
 
   // ---- outcome files ----
@@ -121,6 +190,7 @@ export class IngestReader {
     if (/\.traj(\.json)?$/i.test(file)) return { file, kind: 'json' };
     const r = await readJsonFile(file, this.cfg.max_json_bytes);
     if (!r.ok) return { file, kind: 'json' }; // rejected with its reason when read as a run
+    if (!normalizeParsed(r.value, this.cfg.max_depth).ok) return { file, kind: 'json' }; // rejected as too-deep when read
     const parsed = parseOutcomeFile(r.value, file);
     if (parsed) {
       this.addOutcomeFile(parsed, file, 'input');
@@ -135,20 +205,7 @@ export class IngestReader {
   }
 
   private async findLabelsBeside(): Promise<void> {
-    const inputs = new Set(this.ctx.inputFiles.map((f) => resolve(f)));
-    const dirs = new Set<string>();
-    for (const p of this.plan) if (p.kind === 'json' || p.kind === 'jsonl' || p.kind === 'parquet') for (const d of ancestors(dirname(p.file), 2)) dirs.add(d);
-    const seen = new Set<string>();
-    for (const dir of [...dirs].sort()) {
-      for (const cand of await outcomeCandidates(dir)) {
-        const abs = resolve(cand);
-        if (inputs.has(abs) || seen.has(abs)) continue;
-        seen.add(abs);
-        const r = await readJsonFile(abs, MAX_BESIDE_BYTES).catch(() => null);
-        const parsed = r?.ok ? parseOutcomeFile(r.value, abs) : null;
-        if (parsed) this.addOutcomeFile(parsed, abs, 'beside');
-      }
-    }
+    for (const { file, parsed } of await besideOutcomeFiles(this.ctx.inputFiles)) this.addOutcomeFile(parsed, file, 'beside');
   }
 
   // ---- runs ----
@@ -158,13 +215,15 @@ export class IngestReader {
   }
 
   private async readJsonRun(file: string): Promise<void> {
-    this.ctx.countIn();
+    this.countIn();
+    const where = inFile(file);
     const r = await readJsonFile(file, this.cfg.max_json_bytes);
     if (!r.ok) {
+      this.noteRepairs(where, r.invalidUtf8, 0);
       await this.ctx.reject({ reason: r.reason, message: `${file} cannot be read: ${r.message}.`, file, record: 0 });
       return;
     }
-    await this.handle(r.value, file, 0, taskIdFromFileName(file));
+    await this.handle(r.value, where, taskIdFromFileName(file), r.invalidUtf8);
   }
 
   private async endsWithNewline(file: string): Promise<boolean> {
@@ -182,63 +241,100 @@ export class IngestReader {
 
   private async readJsonl(file: string): Promise<void> {
     const complete = await this.endsWithNewline(file);
-    let last: { index: number; text: string } | null = null;
+    const max = this.cfg.max_line_bytes;
+    let seen = 0;
+    let last: Line | OverlongLine | null = null;
     // One line behind, so the last line is known to be the last when it fails to parse.
-    const handleLine = async (line: { index: number; text: string }, isLast: boolean): Promise<void> => {
-      this.ctx.countIn();
-      let value: unknown;
-      try {
-        value = JSON.parse(line.text);
-      } catch (err) {
-        const msg = (err as Error).message;
-        const truncated = isLast && !complete && /Unexpected end of JSON input|Unterminated string/.test(msg);
+    const handleLine = async (item: Line | OverlongLine, isLast: boolean): Promise<void> => {
+      this.countIn();
+      const where = atLine(file, item.line);
+      if ('overlong' in item) {
         await this.ctx.reject({
-          reason: truncated ? 'truncated-file' : 'bad-json',
-          message: truncated
-            ? `Record ${line.index} of ${file} stops before it is complete: the file ends mid-record (${msg}).`
-            : `Record ${line.index} of ${file} is not valid JSON: ${msg}.`,
+          reason: 'line-too-large',
+          message: `${where.label} is ${item.bytes} bytes, more than ingest.max_line_bytes (${max}); it was skipped to the next newline without being read.`,
           file,
-          record: line.index,
+          record: where.record,
         });
         return;
       }
-      await this.handle(value, file, line.index, null);
+      let value: unknown;
+      try {
+        value = JSON.parse(item.text);
+      } catch (err) {
+        this.noteRepairs(where, item.invalidUtf8, 0);
+        const { truncated: cut, msg } = jsonParseFailure(err);
+        const truncated = isLast && !complete && cut;
+        const binary = item.invalidUtf8 > 0 ? ` (${item.invalidUtf8} invalid UTF-8 sequence(s): is it a binary file?)` : '';
+        await this.ctx.reject({
+          reason: truncated ? 'truncated-file' : 'bad-json',
+          message: truncated
+            ? `${where.label} stops before it is complete: the file ends mid-record (${msg}).`
+            : `${where.label} is not valid JSON: ${msg}${binary}.`,
+          file,
+          record: where.record,
+        });
+        return;
+      }
+      await this.handle(value, where, null, item.invalidUtf8);
     };
-    for await (const line of readLines(file)) {
+    for await (const item of scanLines(file, { maxLineBytes: max })) {
+      seen++;
       if (last) await handleLine(last, false);
-      last = line;
+      last = item;
     }
     if (last) await handleLine(last, true);
+    if (seen === 0) {
+      // A file of a trajectory's type that holds nothing is accounted for, not silently passed over.
+      this.countIn();
+      await this.ctx.reject({ reason: 'empty-file', message: `${file} holds no record (it is empty or blank).`, file, record: null });
+    }
   }
 
   private async readParquet(file: string): Promise<void> {
     let seen = 0;
     try {
       for await (const { row, index } of parquetRows(file)) {
-        this.ctx.countIn();
+        this.countIn();
         seen++;
-        await this.handle(row, file, index, null);
+        await this.handle(row, atRow(file, index), null, 0);
       }
     } catch (err) {
-      this.ctx.countIn();
+      this.countIn();
+      const what = seen ? `after ${seen} row(s)` : '(is it a Parquet file?)';
       await this.ctx.reject({
         reason: 'bad-parquet',
-        message: `${file} cannot be read as Parquet after ${seen} row(s): ${(err as Error).message}.`,
+        message: `${file} cannot be read as Parquet ${what}: ${(err as Error).message}.`,
         file,
         record: seen,
       });
     }
   }
 
-  private async handle(raw: unknown, file: string, record: number, fallbackTaskId: string | null): Promise<void> {
-    const value = wellFormedDeep(raw);
+  private async handle(raw: unknown, where: Where, fallbackTaskId: string | null, invalidUtf8: number): Promise<void> {
+    const { file, record, label } = where;
+    const norm = normalizeParsed(raw, this.cfg.max_depth);
+    if (!norm.ok) {
+      this.noteRepairs(where, invalidUtf8, 0);
+      await this.ctx.reject({
+        reason: 'too-deep',
+        message: `${label} is nested more than ${norm.maxDepth} levels deep (ingest.max_depth); no trajectory nests like that, and later stages would overflow the stack.`,
+        file,
+        record,
+      });
+      return;
+    }
+    const value = norm.value;
+    this.noteRepairs(where, invalidUtf8, norm.loneSurrogates);
+    const repaired = invalidUtf8 + norm.loneSurrogates ? { invalid_utf8: invalidUtf8, lone_surrogates: norm.loneSurrogates } : null;
+    // Adapters name a record "Record N of FILE"; say it as a line, a row or the file.
+    const say = (m: string): string => m.split(`Record ${record} of ${file}`).join(label);
     const actx = this.adapterContext(file, record);
     const detected = detectFormat(value, actx, this.cfg.format);
     if (detected.kind === 'canonical') {
       const parsed = Trajectory.safeParse(value);
       if (!parsed.success) {
         const i = parsed.error.issues[0];
-        await this.ctx.reject({ reason: 'unknown-shape', message: `Record ${record} of ${file} is not a canonical trajectory: ${i?.path.join('.')}: ${i?.message}.`, file, record });
+        await this.ctx.reject({ reason: 'unknown-shape', message: `${label} is not a canonical trajectory: ${i?.path.join('.')}: ${i?.message}.`, file, record });
         return;
       }
       this.countEmitted(parsed.data, parsed.data.outcome.resolved === null ? 'none' : 'record');
@@ -248,7 +344,7 @@ export class IngestReader {
     if (detected.kind === 'unknown') {
       const keys = isObject(value) ? Object.keys(value).slice(0, 8).join(', ') : Array.isArray(value) ? `a list of ${value.length}` : typeof value;
       const what = this.cfg.format === 'auto' ? 'is not in any known trajectory format' : `is not a ${this.cfg.format} record (ingest.format)`;
-      await this.ctx.reject({ reason: 'unknown-shape', message: `Record ${record} of ${file} ${what} (top level: ${keys || 'empty'}).`, file, record });
+      await this.ctx.reject({ reason: 'unknown-shape', message: `${label} ${what} (top level: ${keys || 'empty'}).`, file, record });
       return;
     }
     try {
@@ -263,10 +359,11 @@ export class IngestReader {
         patch: (id) => this.labels.patch(id, file),
         runModel,
       });
+      if (repaired) joined.trajectory.meta.text_repairs = repaired;
       const checked = Trajectory.safeParse(joined.trajectory);
       if (!checked.success) {
         const i = checked.error.issues[0];
-        await this.ctx.reject({ reason: 'invalid-record', message: `Record ${record} of ${file} (${draft.format}) gives an invalid trajectory: ${i?.path.join('.')}: ${i?.message}.`, file, record, task_id: joined.trajectory.task_id });
+        await this.ctx.reject({ reason: 'invalid-record', message: `${label} (${draft.format}) gives an invalid trajectory: ${i?.path.join('.')}: ${i?.message}.`, file, record, task_id: joined.trajectory.task_id });
         return;
       }
       if (joined.conflict) this.labelConflicts++;
@@ -276,11 +373,11 @@ export class IngestReader {
     } catch (err) {
       if (err instanceof FormatError) {
         const forced = this.cfg.format !== 'auto' && err.reason === 'unknown-shape' ? ` (ingest.format is "${this.cfg.format}", so no other reader was tried)` : '';
-        await this.ctx.reject({ reason: err.reason, message: err.message.replace(/\.$/, `${forced}.`), file, record });
+        await this.ctx.reject({ reason: err.reason, message: say(err.message).replace(/\.$/, `${forced}.`), file, record });
         return;
       }
       // A shape no adapter anticipated must not stop the build: the record is rejected with the cause.
-      await this.ctx.reject({ reason: 'unreadable-record', message: `Record ${record} of ${file} could not be read as ${detected.adapter.name}: ${(err as Error).message}.`, file, record });
+      await this.ctx.reject({ reason: 'unreadable-record', message: `${label} could not be read as ${detected.adapter.name}: ${(err as Error).message}.`, file, record });
     }
   }
 
