@@ -13,6 +13,8 @@ export interface ProgressOptions {
   tty?: boolean;
   intervalMs?: number;
   write?: (line: string) => void;
+  /** Clock for the rate (tests). */
+  now?: () => number;
 }
 
 export function createProgress(opts: ProgressOptions): Progress {
@@ -44,21 +46,39 @@ function barProgress(opts: ProgressOptions): Progress {
   };
 }
 
+/**
+ * The interval of the non-terminal log line: 10 s, or TRAJPIPE_PROGRESS_INTERVAL_MS (for tests and
+ * people who want it more or less often).
+ */
+export function defaultIntervalMs(env: NodeJS.ProcessEnv = process.env): number {
+  const v = Number(env.TRAJPIPE_PROGRESS_INTERVAL_MS);
+  return Number.isFinite(v) && v > 0 ? v : 10_000;
+}
+
+/**
+ * A log line every interval, driven by a timer rather than by record counts: a stage busy on one big
+ * file (ingest reading a multi-GB JSON-lines file, or classifying its inputs) still says it is alive.
+ * The timer is unref'd so it never keeps the process running.
+ */
 function lineProgress(opts: ProgressOptions): Progress {
   const write = opts.write ?? ((l: string) => process.stderr.write(l + '\n'));
-  const interval = opts.intervalMs ?? 10_000;
-  const started = Date.now();
-  let last = started;
+  const interval = opts.intervalMs ?? defaultIntervalMs();
+  const now = opts.now ?? Date.now;
+  const started = now();
+  let counts: [number, number, number] = [0, 0, 0];
+  const line = (): void => {
+    const [inN, outN, dropped] = counts;
+    const rate = inN / Math.max((now() - started) / 1000, 1e-3);
+    const of = opts.total ? `/${opts.total}` : '';
+    const eta = opts.total && rate > 0 ? `, ~${Math.ceil((opts.total - inN) / rate)}s left` : '';
+    write(`[${opts.stage}] ${inN}${of} in, ${outN} out, ${dropped} dropped, ${rate.toFixed(1)} records/s${eta}`);
+  };
+  const timer = setInterval(line, interval);
+  timer.unref();
   return {
     update(inN, outN, dropped) {
-      const now = Date.now();
-      if (now - last < interval) return;
-      last = now;
-      const rate = inN / Math.max((now - started) / 1000, 1e-3);
-      const of = opts.total ? `/${opts.total}` : '';
-      const eta = opts.total && rate > 0 ? `, ~${Math.ceil((opts.total - inN) / rate)}s left` : '';
-      write(`[${opts.stage}] ${inN}${of} in, ${outN} out, ${dropped} dropped, ${rate.toFixed(1)} records/s${eta}`);
+      counts = [inN, outN, dropped];
     },
-    stop: () => {},
+    stop: () => clearInterval(timer),
   };
 }
