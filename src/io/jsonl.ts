@@ -1,4 +1,3 @@
-import { createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { createHash, type Hash } from 'node:crypto';
 import { decodeUtf8 } from '../core/text.js';
@@ -50,34 +49,46 @@ export async function* scanLines(path: string, opts: ScanOptions = {}): AsyncGen
     if (text.trim() === '') return null;
     return { index: index++, line: lineNo, text, invalidUtf8: invalid };
   };
-  for await (const chunk of createReadStream(path, { highWaterMark: opts.highWaterMark ?? 1 << 20 }) as AsyncIterable<Buffer>) {
-    let start = 0;
+  // One read buffer, reused: a line is decoded (copied out) before the next read overwrites it, and only
+  // the part of a line that spans reads is copied, so memory does not grow with GC lag on a huge line.
+  const buffer = Buffer.allocUnsafe(opts.highWaterMark ?? 1 << 20);
+  const fh = await open(path, 'r');
+  try {
     for (;;) {
-      const nl = chunk.indexOf(0x0a, start);
-      const end = nl === -1 ? chunk.length : nl;
-      const n = end - start;
-      if (skipping) skipped += n;
-      else if (pending + n > max) {
-        skipping = true;
-        skipped = pending + n;
-        pieces = [];
-        pending = 0;
-      } else if (n > 0) {
-        pieces.push(chunk.subarray(start, end));
-        pending += n;
+      const { bytesRead } = await fh.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) break;
+      const chunk = buffer.subarray(0, bytesRead);
+      let start = 0;
+      for (;;) {
+        const nl = chunk.indexOf(0x0a, start);
+        const end = nl === -1 ? chunk.length : nl;
+        const n = end - start;
+        if (skipping) skipped += n;
+        else if (pending + n > max) {
+          skipping = true;
+          skipped = pending + n;
+          pieces = [];
+          pending = 0;
+        } else if (n > 0) {
+          // A piece that will outlive this read is copied; one that ends here is decoded at once.
+          pieces.push(nl === -1 ? Buffer.from(chunk.subarray(start, end)) : chunk.subarray(start, end));
+          pending += n;
+        }
+        if (nl === -1) break;
+        lineNo++;
+        if (skipping) {
+          yield { overlong: true, line: lineNo, bytes: skipped };
+          skipping = false;
+          skipped = 0;
+        } else {
+          const l = take();
+          if (l) yield l;
+        }
+        start = nl + 1;
       }
-      if (nl === -1) break;
-      lineNo++;
-      if (skipping) {
-        yield { overlong: true, line: lineNo, bytes: skipped };
-        skipping = false;
-        skipped = 0;
-      } else {
-        const l = take();
-        if (l) yield l;
-      }
-      start = nl + 1;
     }
+  } finally {
+    await fh.close();
   }
   if (skipping) yield { overlong: true, line: lineNo + 1, bytes: skipped };
   else if (pending > 0) {
