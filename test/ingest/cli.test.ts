@@ -16,10 +16,12 @@ describe('trajpipe run --input <mixed folder>', () => {
     await writeFile(join(input, 'bad-lines.jsonl'), '{"instance_id": "acme__z-1", "messages": [\n{"no": "chat"}\n');
     const traj = await readFile('data/sample/native/swe-agent-0.x/trajs/acme__pager-12.traj', 'utf8');
     await writeFile(join(input, 'acme__half-1.traj'), traj.slice(0, 500));
+    await writeFile(join(input, 'args.yaml'), 'agent: {model: x}\n');
 
     const res = await runCli(['run', '--input', input, '--out', out, '--only', 'ingest', '--quiet']);
-    // --quiet keeps warnings: the run's metadata.yaml is not a trajectory, and the run says so.
-    expect(res.stderr).toMatch(/^warning: ingest skipped 1 input file\(s\) that are not trajectories: \S+metadata\.yaml \(yaml-file\) \(listed in ingest\/manifest\.json stats\.skipped_files\)\.\n$/);
+    // --quiet keeps warnings: a file that is not a trajectory is said on the console (the run's
+    // metadata.yaml is used for the model name, so it is not one of them).
+    expect(res.stderr).toMatch(/^warning: ingest skipped 1 input file\(s\) that are not trajectories: \S+args\.yaml \(yaml-file\) \(listed in ingest\/manifest\.json stats\.skipped_files\)\.\n$/);
     expect(res.code).toBe(0);
 
     const manifest = JSON.parse(await readFile(join(out, 'ingest/manifest.json'), 'utf8')) as StageManifest;

@@ -168,8 +168,10 @@ describe.skipIf(!HAVE_SHARED)('ingest of the real corpus (../shared/corpus)', ()
     expect(labelFiles.some((f) => f.endsWith('deepseek-chat-v2/results/results.json'))).toBe(true);
     expect(labelFiles.some((f) => f.endsWith('logs/django__django-16255.report.json'))).toBe(true);
     const skipped = (result.manifest.stats.skipped_files as { file: string; reason: string }[]).map((s) => s.file);
-    expect(skipped.some((f) => f.endsWith('metadata.yaml'))).toBe(true);
     expect(skipped.some((f) => f.endsWith('MANIFEST.json'))).toBe(true);
+    // metadata.yaml names the run's model: used, listed apart, not a skipped file.
+    expect(skipped.some((f) => f.endsWith('metadata.yaml'))).toBe(false);
+    expect((result.manifest.stats.run_metadata_files as string[]).some((f) => f.endsWith('metadata.yaml'))).toBe(true);
   });
 
   it('keeps provider reasoning apart from the visible text and flags what the harness reported', () => {

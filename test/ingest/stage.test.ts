@@ -103,8 +103,9 @@ describe('ingest stage', () => {
     expect(skipped).toEqual([
       ['broken/config.json', 'not-a-trajectory'],
       ['broken/notes.txt', 'text-file'],
-      ['native/swe-agent-0.x/metadata.yaml', 'yaml-file'],
     ]);
+    expect(result.manifest.stats.skipped_files_total).toBe(2);
+    expect((result.manifest.stats.run_metadata_files as string[]).map((f) => relative(dir, f))).toEqual(['native/swe-agent-0.x/metadata.yaml']);
     expect((result.manifest.stats.label_files as unknown[]).length).toBe(5);
   });
 

@@ -56,6 +56,7 @@ export class IngestReader {
   private readonly repairs: TextRepair[] = [];
   private readonly repairTotals = { records: 0, invalid_utf8: 0, lone_surrogates: 0 };
   private recordsRead = 0;
+  private readonly runMetadataFiles: string[] = [];
 
   constructor(private readonly ctx: StageContext) {
     this.cfg = ctx.config.ingest;
@@ -76,6 +77,7 @@ export class IngestReader {
     this.ctx.setStat('patches_joined', this.patchesJoined);
     this.ctx.setStat('skipped_files', this.skipped.slice(0, MAX_LISTED_SKIPS));
     this.ctx.setStat('skipped_files_total', this.skipped.length);
+    if (this.runMetadataFiles.length) this.ctx.setStat('run_metadata_files', this.runMetadataFiles.slice(0, MAX_LISTED_SKIPS));
     if (this.skipped.length > MAX_LISTED_SKIPS) this.ctx.setStat('skipped_files_not_listed', this.skipped.length - MAX_LISTED_SKIPS);
     this.ctx.setStat('text_repairs', { ...this.repairTotals, listed: this.repairs.slice(0, MAX_LISTED_SKIPS) });
     this.report();
@@ -171,7 +173,11 @@ export class IngestReader {
   private async classifyInputs(): Promise<void> {
     for (const file of this.ctx.inputFiles) {
       const { kind, reason } = fileKind(file);
-      if (kind === 'skip') {
+      if (/(^|\/)metadata\.ya?ml$/i.test(file)) {
+        // A SWE-bench experiment's metadata.yaml names the model (RunMetadata): used, not skipped.
+        this.runMetadataFiles.push(displayPath(file));
+        this.plan.push({ file, kind: 'consumed' });
+      } else if (kind === 'skip') {
         this.skip(file, reason!);
         this.plan.push({ file, kind: 'skip', reason: reason! });
       } else if (kind === 'predictions-jsonl') {
