@@ -5,7 +5,7 @@ import { detectFormat, looksCanonical } from '../../formats/detect.js';
 import { LabelIndex, parseOutcomeFile, predictionLine, type ParsedOutcomeFile } from '../../formats/labels/index.js';
 import { FormatError, isObject, type AdapterContext } from '../../formats/types.js';
 import { displayPath } from '../../io/inputs.js';
-import { readLines, scanLines, type Line, type OverlongLine } from '../../io/jsonl.js';
+import { scanLines, type Line, type OverlongLine } from '../../io/jsonl.js';
 import type { StageContext } from '../../runner/stage.js';
 import { assemble, type LabelOrigin } from './assemble.js';
 import { RunMetadata, fileKind, jsonParseFailure, looksLikeRunAttempt, readJsonFile, taskIdFromFileName } from './files.js';
@@ -150,7 +150,9 @@ export class IngestReader {
   private async readOutcomeLines(file: string): Promise<ParsedOutcomeFile> {
     const patches = new Map<string, string>();
     const rows: unknown[] = [];
-    for await (const line of readLines(file)) {
+    // Capped like run files: an over-long line is skipped unread (it is no prediction this reader knows).
+    for await (const line of scanLines(file, { maxLineBytes: this.cfg.max_line_bytes })) {
+      if ('overlong' in line) continue;
       let v: unknown;
       try {
         v = JSON.parse(line.text);
