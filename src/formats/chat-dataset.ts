@@ -105,6 +105,20 @@ function assistantActions(m: Json, content: string, calls: ReturnType<typeof nor
   return { actions: [] };
 }
 
+/** The model an evaluation row's metadata names ({model_name} or {llm_config: {model}}); the column may be a JSON string. */
+function metadataModel(raw: unknown): string | null {
+  let md = raw;
+  if (typeof md === 'string') {
+    try {
+      md = JSON.parse(md);
+    } catch {
+      return null;
+    }
+  }
+  if (!isObject(md)) return null;
+  return str(md.model_name) ?? (isObject(md.llm_config) ? str(md.llm_config.model) : null);
+}
+
 export const chatDataset: FormatAdapter = {
   name: 'chat-dataset',
   detect: looksLikeChatRow,
@@ -161,8 +175,9 @@ export const chatDataset: FormatAdapter = {
       format: variant.format,
       task_id: idCol ? String(value[idCol]) : null,
       task: taskStatement(taskMsg?.content ?? ''),
-      // SWE-Gym names runs <model>_maxiter_<n>_...: the model is only in the run id.
-      teacher_model: str(value.model) ?? str(value.model_name) ?? (/^(.+?)_maxiter_/.exec(str(value.run_id) ?? '')?.[1] ?? null),
+      // SWE-Gym names runs <model>_maxiter_<n>_...: the model is only in the run id. Evaluation rows
+      // (ProntoQA-style) name it in a metadata column: model_name, or llm_config.model.
+      teacher_model: str(value.model) ?? str(value.model_name) ?? metadataModel(value.metadata) ?? (/^(.+?)_maxiter_/.exec(str(value.run_id) ?? '')?.[1] ?? null),
       messages,
       notes,
       tools: parseToolsColumn(value.tools),

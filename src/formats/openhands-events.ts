@@ -229,7 +229,8 @@ export const openhandsEvents: FormatAdapter = {
       format: kind,
       task_id: taskIdOf(value, ctx.file, kind),
       task,
-      teacher_model: str(llm.model) ?? model,
+      // OpenDevin v1.x evaluation outputs (ProntoQA, ...) name the model in metadata.model_name.
+      teacher_model: str(llm.model) ?? str(metadata.model_name) ?? model,
       messages,
       notes,
       tools,

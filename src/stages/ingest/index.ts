@@ -10,7 +10,7 @@ import { IngestReader } from './reader.js';
 export const ingestStage: Stage = {
   name: 'ingest',
   summary: 'Reads harness trajectories (SWE-agent, mini-swe-agent, OpenHands, HF chat datasets) into canonical records with outcomes.',
-  version: '1',
+  version: '2',
   configSlice: (config) => config.ingest,
   dependencyFiles: (config) => config.ingest.labels,
   // Outcome files that find_labels may pick up outside the inputs: same search as the reader's.
