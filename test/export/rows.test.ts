@@ -8,6 +8,8 @@ import {
   failedRunSubmitNotTrained,
   lossOnlyOnAssistantTurns,
   resolvedRunsFullyTrained,
+  toolCallsDeclared,
+  toolResultsAnswerCalls,
   trainedTurnsInsideSpan,
 } from '../../src/validate/checks.js';
 import { assistantIndex, makeRecord } from '../segment/fixtures.js';
@@ -93,5 +95,25 @@ describe('row checks catch each broken invariant', () => {
     bare.metadata = '{}';
     expect(failedRunSubmitNotTrained(bare)).toMatch(/no submit_message_indices/);
     expect(failedRunSubmitNotTrained(resolved())).toBeNull();
+  });
+
+  it('a call to a tool the row does not declare (only rows that declare tools are checked)', () => {
+    const row = resolved();
+    row.tools = JSON.stringify([{ type: 'function', function: { name: 'bash', parameters: { type: 'object', properties: {} } } }]);
+    expect(toolCallsDeclared(row)).toBe('message 6 calls tool "submit", which the row\'s tools do not declare (bash).');
+    row.tools = JSON.stringify([{ type: 'function', function: { name: 'bash' } }, { type: 'function', function: { name: 'submit' } }]);
+    expect(toolCallsDeclared(row)).toBeNull();
+    row.tools = null;
+    expect(toolCallsDeclared(row)).toBeNull();
+  });
+
+  it('a tool result without its call', () => {
+    const row = resolved();
+    row.messages[assistantIndex(1)]!.tool_calls = null;
+    expect(toolResultsAnswerCalls(row)).toBe('message 5 answers tool call "call_ok_1", which no earlier assistant turn made.');
+    const noId = resolved();
+    noId.messages[3]!.tool_call_id = null;
+    expect(toolResultsAnswerCalls(noId)).toBe('message 3 is a tool result with no tool_call_id; it answers no call.');
+    expect(problems(resolved())).toEqual([]);
   });
 });
