@@ -2,7 +2,7 @@ import type { Action, Harness, Message } from '../../schemas/index.js';
 import { observationFlags } from './flags.js';
 import { pickUnknown, toJsonSafe } from './meta.js';
 import { contentText, lastFencedBlock, normalizeToolCalls, shellAction, taskStatement, toolCallAction, xmlCallActions } from './text.js';
-import { FormatError, isObject, str, type AdapterContext, type Draft, type FormatAdapter, type InlineLabel, type Json, type MessageNote } from './types.js';
+import { FormatError, isObject, messageAt, str, unplaceableMessage, type AdapterContext, type Draft, type FormatAdapter, type InlineLabel, type Json, type MessageNote } from './types.js';
 
 // Rows of Hugging Face chat datasets (one row = one run), from JSON lines, Parquet or a single-row JSON
 // file: SWE-smith `messages` rows (XML calls in text), nebius SWE-agent `trajectory` rows (role "ai",
@@ -34,6 +34,7 @@ function roleOf(item: Json): string | null {
   return str(item.role) ?? str(item.from);
 }
 
+/** A chat: every item has a known role (a row with an unknown one is not a chat row: unknown-shape, never read without it). */
 function isChatItems(v: unknown): v is Json[] {
   return Array.isArray(v) && v.length > 0 && v.every((m) => isObject(m) && roleOf(m) !== null && ROLE[roleOf(m)!.toLowerCase()] !== undefined);
 }
@@ -135,12 +136,13 @@ export const chatDataset: FormatAdapter = {
     const messages: Message[] = [];
     const notes: MessageNote[] = [];
     let steps = 0;
-    for (const item of items) {
-      const role = ROLE[roleOf(item)!.toLowerCase()]!;
+    for (const [i, item] of items.entries()) {
+      const role = ROLE[roleOf(item)!.toLowerCase()];
+      if (!role) throw unplaceableMessage(messageAt(ctx, column, i), item);
       const raw = role === 'system' ? item.system_prompt ?? item.content ?? item.text : item.content ?? item.text ?? item.value;
       const content = contentText(raw);
       if (role === 'assistant') {
-        const calls = normalizeToolCalls(item.tool_calls, `call_${steps}`);
+        const calls = normalizeToolCalls(item.tool_calls, `call_${steps}`, messageAt(ctx, column, i));
         const reasoning = str(item.reasoning_content);
         messages.push({ role, content, ...(reasoning?.trim() ? { reasoning_content: reasoning } : {}), ...(calls.length ? { tool_calls: calls } : {}) });
         notes.push(assistantActions(item, content, calls, variant));

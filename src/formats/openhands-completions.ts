@@ -4,7 +4,7 @@ import { observationFlags } from './flags.js';
 import { functionsFromPrompt } from './function-prompt.js';
 import { pickUnknown, toJsonSafe } from './meta.js';
 import { contentText, normalizeToolCalls, taskStatement, toolCallAction, xmlCallActions } from './text.js';
-import { FormatError, isObject, str, type Draft, type FormatAdapter, type Json, type MessageNote } from './types.js';
+import { FormatError, isObject, messageAt, str, unplaceableMessage, type Draft, type FormatAdapter, type Json, type MessageNote } from './types.js';
 
 // OpenHands LLM completion logs: one file per LLM call; the last call of a run holds the whole
 // conversation as sent plus the reply. The native tool-calling view (fncall_*) is preferred; the text
@@ -65,16 +65,17 @@ export const openhandsCompletions: FormatAdapter = {
     const notes: MessageNote[] = [];
     let seenTask = false;
     let stepNo = 0;
-    const pushAssistant = (m: Json): void => {
+    const list = native ? 'fncall_messages' : 'messages';
+    const pushAssistant = (m: Json, where: string): void => {
       const content = contentText(m.content);
-      const calls = normalizeToolCalls(m.tool_calls, `call_${stepNo}`);
+      const calls = normalizeToolCalls(m.tool_calls, `call_${stepNo}`, where);
       const reasoning = str(m.reasoning_content);
       messages.push({ role: 'assistant', content, ...(reasoning?.trim() ? { reasoning_content: reasoning } : {}), ...(calls.length ? { tool_calls: calls } : {}) });
       notes.push({ actions: calls.length ? calls.map((c) => toolCallAction(c)) : xmlCallActions(content) });
       stepNo++;
     };
-    for (const m of raw) {
-      if (!isObject(m)) continue;
+    for (const [i, m] of raw.entries()) {
+      if (!isObject(m)) throw unplaceableMessage(messageAt(ctx, list, i), m);
       const content = contentText(m.content);
       if (m.role === 'system') {
         messages.push({ role: 'system', content });
@@ -91,10 +92,13 @@ export const openhandsCompletions: FormatAdapter = {
         messages.push({ role: 'tool', content, ...(id ? { tool_call_id: id } : {}), ...(name ? { name } : {}) });
         notes.push({ flags: observationFlags(content) });
       } else if (m.role === 'assistant') {
-        pushAssistant(m);
+        pushAssistant(m, messageAt(ctx, list, i));
+      } else {
+        throw unplaceableMessage(messageAt(ctx, list, i), m);
       }
     }
-    if (reply) pushAssistant(reply); // the final action exists only in the response
+    // The final action exists only in the response.
+    if (reply) pushAssistant(reply, `Record ${ctx.record} of ${ctx.file}, ${native ? 'fncall_response' : 'response'}.choices[0].message`);
     if (stepNo === 0) throw new FormatError('empty-run', `Record ${ctx.record} of ${ctx.file} is an OpenHands completion log with no agent turn.`);
 
     const pathInfo = completionPathInfo(ctx.file);

@@ -150,7 +150,7 @@ export const openhandsEvents: FormatAdapter = {
         const rmsg = response ? responseMessage(response) : null;
         if (rmsg) {
           model ??= str(response!.model);
-          const calls = normalizeToolCalls(rmsg.tool_calls, `call_${steps}`);
+          const calls = normalizeToolCalls(rmsg.tool_calls, `call_${steps}`, `Record ${ctx.record} of ${ctx.file}, event ${String(e.id ?? '?')} (model_response ${rid ?? '?'})`);
           const reasoning = str(rmsg.reasoning_content);
           messages.push({ role: 'assistant', content: contentText(rmsg.content), ...(reasoning?.trim() ? { reasoning_content: reasoning } : {}), ...(calls.length ? { tool_calls: calls } : {}) });
           notes.push({ actions: calls.length ? calls.map((c) => toolCallAction(c, typeof a.command === 'string' && calls.length === 1 ? a.command : null)) : legacyAction(k, a) });
