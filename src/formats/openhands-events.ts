@@ -75,7 +75,9 @@ function renderLegacy(kind: string, a: Json): string {
   if (kind === 'run' && typeof a.command === 'string') return `${thought}\n<execute_bash>\n${a.command}\n</execute_bash>`.trimStart();
   if (kind === 'run_ipython' && typeof a.code === 'string') return `${thought}\n<execute_ipython>\n${a.code}\n</execute_ipython>`.trimStart();
   if (kind === 'message') return str(a.content) ?? thought;
-  if (kind === 'finish') return str(a.final_thought) ?? str(a.thought) ?? str(a.message) ?? '';
+  // CodeAct ended a run by writing <finish></finish>; a finish with no text is rendered that way, so the
+  // turn shows the action instead of being an empty reply.
+  if (kind === 'finish') return [a.final_thought, a.thought, a.message].find((t): t is string => typeof t === 'string' && t.trim() !== '') ?? '<finish></finish>';
   return thought;
 }
 

@@ -1,3 +1,4 @@
+import { isEmptyTurn } from '../core/training-text.js';
 import type { RowCheck } from './export.js';
 
 // Invariants every exported row must hold, whatever the config. `trajpipe validate` runs them on any
@@ -32,11 +33,17 @@ export const trainedTurnsInsideSpan: RowCheck = (row) => {
   return null;
 };
 
-/** Resolved runs are trained on every agent turn. */
+/** Resolved runs are trained on every agent turn (except empty ones, which are never trained). */
 export const resolvedRunsFullyTrained: RowCheck = (row) => {
   if (row.outcome !== 'resolved') return null;
-  const i = row.messages.findIndex((m) => m.role === 'assistant' && m.loss !== true);
+  const i = row.messages.findIndex((m) => m.role === 'assistant' && m.loss !== true && !isEmptyTurn(m));
   return i === -1 ? null : `message ${i} is an untrained assistant turn of a resolved run; resolved runs are trained whole.`;
+};
+
+/** An empty assistant turn (no text, reasoning or call) teaches the model to say nothing: never trained. */
+export const noEmptyTrainedTurn: RowCheck = (row) => {
+  const i = row.messages.findIndex((m) => m.loss === true && isEmptyTurn(m));
+  return i === -1 ? null : `message ${i} is an empty assistant turn (no text, reasoning or tool call) and is trained.`;
 };
 
 /** A failed run's submission is what failed: it is never trained. */
@@ -100,6 +107,7 @@ export const DEFAULT_ROW_CHECKS: RowCheck[] = [
   atLeastOneTrainedTurn,
   trainedTurnsInsideSpan,
   resolvedRunsFullyTrained,
+  noEmptyTrainedTurn,
   failedRunSubmitNotTrained,
   toolCallsDeclared,
   toolResultsAnswerCalls,

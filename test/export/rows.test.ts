@@ -7,6 +7,7 @@ import {
   atLeastOneTrainedTurn,
   failedRunSubmitNotTrained,
   lossOnlyOnAssistantTurns,
+  noEmptyTrainedTurn,
   resolvedRunsFullyTrained,
   toolCallsDeclared,
   toolResultsAnswerCalls,
@@ -38,7 +39,8 @@ describe('toSftRow: loss masks and the cut', () => {
 
   it('keep_after_span keeps the whole run with the later assistant turns masked (false), never trained', () => {
     const row = SftRow.parse(toSftRow(segmented(failed, { keep_after_span: true })));
-    expect(row.messages).toHaveLength(failed.messages.length);
+    // Everything up to the final submitting turn; the submit's answer after it is not training text.
+    expect(row.messages).toHaveLength(failed.messages.length - 1);
     expect(row.messages.filter((m) => m.role === 'assistant').map((m) => m.loss)).toEqual([true, true, true, false, false]);
     expect(problems(row)).toEqual([]);
   });
@@ -53,6 +55,40 @@ describe('toSftRow: loss masks and the cut', () => {
   it('without a segment a failed run trains nothing (never everything)', () => {
     const row = SftRow.parse(toSftRow(failed));
     expect(row.messages.some((m) => m.loss === true)).toBe(false);
+  });
+});
+
+describe('after the final submit, and empty turns', () => {
+  it('messages after the final submitting turn are not exported, but counted in metadata', () => {
+    const record = makeRecord({ name: 'diff', resolved: true, steps: 3 });
+    const hugeDiff = 'diff --git a/x b/x\n' + '+line\n'.repeat(20_000);
+    record.messages[record.messages.length - 1]!.content = hugeDiff;
+    const row = SftRow.parse(toSftRow(segmented(record)));
+    expect(row.messages).toHaveLength(record.messages.length - 1);
+    expect(row.messages[row.messages.length - 1]).toMatchObject({ role: 'assistant', loss: true });
+    expect(row.messages.some((m) => m.content === hugeDiff)).toBe(false);
+    expect(JSON.parse(row.metadata)).toMatchObject({ messages_after_submit: 1, chars_after_submit: hugeDiff.length, messages_cut: 1 });
+    expect(problems(row)).toEqual([]);
+  });
+
+  it('a run that never submits keeps every message', () => {
+    const record = makeRecord({ name: 'nosub', resolved: true, steps: 3, submitLast: false });
+    const row = SftRow.parse(toSftRow(segmented(record)));
+    expect(row.messages).toHaveLength(record.messages.length);
+    expect(JSON.parse(row.metadata)).toMatchObject({ messages_after_submit: 0 });
+  });
+
+  it('an empty assistant turn is never trained, even in a resolved run, and validate accepts that', () => {
+    const record = makeRecord({ name: 'empty', resolved: true, steps: 3 });
+    const i = assistantIndex(1);
+    record.messages[i] = { role: 'assistant', content: '  ' };
+    record.messages[i + 1] = { role: 'user', content: 'Your last output had no command.' };
+    const row = SftRow.parse(toSftRow(segmented(record)));
+    expect(row.messages[i]!.loss).toBe(false);
+    expect(row.messages.filter((m) => m.loss === true)).toHaveLength(2);
+    expect(problems(row)).toEqual([]);
+    row.messages[i]!.loss = true;
+    expect(noEmptyTrainedTurn(row)).toBe('message 4 is an empty assistant turn (no text, reasoning or tool call) and is trained.');
   });
 });
 

@@ -155,6 +155,19 @@ describe('length (real tokenizer)', () => {
     const counter = await loadTokenCounter({ kind: 'tiktoken', encoding: 'o200k_base' });
     expect(countUntil(counter, long.messages, 1e9)).toBe(countMessageTokens(counter, long.messages));
   });
+
+  it('ignores what follows the final submit (a git diff printed after it is not training text)', async () => {
+    const dense = Array.from({ length: 60_000 }, (_, i) => ((i * 7919) % 16).toString(16)).join('');
+    // The factory's final step submits; its answer is the last message.
+    const afterSubmit = makeRecord({ resolved: true });
+    afterSubmit.messages[afterSubmit.messages.length - 1]!.content = `diff --git a/x b/x\n${dense}`;
+    const limits = { length: { max_tokens: 4000, max_observation_tokens: 2000 } };
+    expect(await verdictOf(afterSubmit, limits)).toBeNull();
+    // The same text before the submit still counts.
+    const before = makeRecord({ resolved: true, steps: [{ command: 'git diff', obs: dense }] });
+    expect((await verdictOf(before, limits))?.reason).toBe('observation-too-long');
+    expect((await verdictOf(before, { length: { max_tokens: 4000, max_observation_tokens: null } }))?.reason).toBe('too-many-tokens');
+  });
 });
 
 describe('loops', () => {
