@@ -229,22 +229,50 @@ write('mini-swe-agent-2/report.json', json({ 'acme__pager-12': { patch_is_None: 
 // ---------- OpenHands completion log: the last LLM call holds the whole conversation ----------
 
 const OH_SYSTEM = 'You are OpenHands agent, a helpful AI assistant that can interact with a computer to solve tasks.';
+// Without native function calling OpenHands describes the tools in the system prompt of the text view
+// (`messages`); the fncall view keeps the short prompt and the calls as native tool_calls.
+const OH_FUNCTIONS = [
+  '---- BEGIN FUNCTION #1: execute_bash ----',
+  'Description: Execute a bash command in the terminal.',
+  '* One command at a time: chain several with `&&`.',
+  '',
+  'Parameters:',
+  '  (1) command (string, required): The bash command to execute.',
+  '  (2) is_input (string, optional): If True, the command is an input to the running process.',
+  'Allowed values: [`true`, `false`]',
+  '---- END FUNCTION #1 ----',
+  '',
+  '---- BEGIN FUNCTION #2: finish ----',
+  'Description: Finish the interaction when the task is complete.',
+  'No parameters are required for this function.',
+  '---- END FUNCTION #2 ----',
+].join('\n');
+const OH_TEXT_SYSTEM = `${OH_SYSTEM}\nYou have access to the following functions:\n\n${OH_FUNCTIONS}\n\nIf you choose to call a function ONLY reply in the following format with NO suffix:\n\n<function=example_function_name>\n<parameter=example_parameter_1>value_1</parameter>\n</function>`;
+const xmlCall = (name: string, args: Record<string, string>) => `<function=${name}>\n${Object.entries(args).map(([k, v]) => `<parameter=${k}>${v}</parameter>\n`).join('')}</function>`;
 function openhandsCompletion(task: Task, finish: boolean): unknown {
+  const taskText = `<uploaded_files>\n/workspace/${task.repo.split('/')[1]}\n</uploaded_files>\n<issue_description>\n${task.issue}\n</issue_description>`;
   const fncall: unknown[] = [
     { role: 'system', content: OH_SYSTEM },
-    { role: 'user', content: `<uploaded_files>\n/workspace/${task.repo.split('/')[1]}\n</uploaded_files>\n<issue_description>\n${task.issue}\n</issue_description>` },
+    { role: 'user', content: taskText },
+  ];
+  const text: unknown[] = [
+    { role: 'system', content: OH_TEXT_SYSTEM },
+    { role: 'user', content: taskText },
   ];
   task.turns.forEach((t, i) => {
     const id = `toolu_${String(i + 1).padStart(2, '0')}`;
     fncall.push({ role: 'assistant', content: t.thought, tool_calls: [{ id, type: 'function', function: { name: 'execute_bash', arguments: JSON.stringify({ command: t.cmd }) } }] });
     fncall.push({ role: 'tool', content: shown(t), tool_call_id: id, name: 'execute_bash' });
+    text.push({ role: 'assistant', content: `${t.thought}\n\n${xmlCall('execute_bash', { command: t.cmd })}` });
+    text.push({ role: 'user', content: `EXECUTION RESULT of [execute_bash]:\n${shown(t)}` });
   });
   const last = finish
     ? { content: 'The fix is complete.', tool_calls: [{ index: 1, id: 'toolu_fin', type: 'function', function: { name: 'finish', arguments: '{}' } }], reasoning_content: 'Tests pass; nothing left.' }
     : { content: 'Let me run the tests once more.', tool_calls: [{ index: 1, id: 'toolu_more', type: 'function', function: { name: 'execute_bash', arguments: '{"command": "python -m pytest -q"}' } }] };
+  const lastText = `${last.content}\n\n${finish ? xmlCall('finish', {}) : xmlCall('execute_bash', { command: 'python -m pytest -q' })}`;
   return {
-    messages: [],
-    response: { id: 'resp-text', choices: [{ message: { content: last.content, tool_calls: null }, finish_reason: 'stop' }] },
+    messages: text,
+    response: { id: 'resp-text', choices: [{ message: { content: lastText, tool_calls: null }, finish_reason: 'stop' }] },
     args: [],
     kwargs: { tool_choice: 'none' },
     timestamp: 1767225600.5,
@@ -261,7 +289,7 @@ write('openhands-completions/results/results.json', json({ total_instances: 2, r
 
 function openhandsOutput(task: Task, resolved: boolean | null, error: string | null): unknown {
   const history: unknown[] = [
-    { id: 0, source: 'agent', action: 'system', message: OH_SYSTEM, args: { content: OH_SYSTEM, tools: [{ type: 'function', function: { name: 'execute_bash', parameters: { type: 'object', properties: { command: { type: 'string' } } } } }] } },
+    { id: 0, source: 'agent', action: 'system', message: OH_SYSTEM, args: { content: OH_SYSTEM, tools: [{ type: 'function', function: { name: 'execute_bash', parameters: { type: 'object', properties: { command: { type: 'string' } } } } }, { type: 'function', function: { name: 'finish', parameters: { type: 'object', properties: {} } } }] } },
     { id: 1, source: 'user', action: 'message', message: task.issue, args: { content: `<issue_description>\n${task.issue}\n</issue_description>`, image_urls: null } },
     { id: 2, source: 'user', action: 'recall', args: { recall_type: 'workspace_context', query: task.issue, thought: '' } },
     { id: 3, source: 'environment', cause: 2, observation: 'recall', content: 'Added workspace context', extras: {} },

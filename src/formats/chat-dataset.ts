@@ -2,7 +2,7 @@ import type { Action, Harness, Message } from '../../schemas/index.js';
 import { observationFlags } from './flags.js';
 import { pickUnknown, toJsonSafe } from './meta.js';
 import { contentText, lastFencedBlock, normalizeToolCalls, shellAction, taskStatement, toolCallAction, xmlCallActions } from './text.js';
-import { FormatError, isObject, str, type AdapterContext, type Draft, type FormatAdapter, type InlineLabel, type Json, type MessageNote } from './types.js';
+import { FormatError, isObject, messageAt, str, unplaceableMessage, type AdapterContext, type Draft, type FormatAdapter, type InlineLabel, type Json, type MessageNote } from './types.js';
 
 // Rows of Hugging Face chat datasets (one row = one run), from JSON lines, Parquet or a single-row JSON
 // file: SWE-smith `messages` rows (XML calls in text), nebius SWE-agent `trajectory` rows (role "ai",
@@ -34,6 +34,7 @@ function roleOf(item: Json): string | null {
   return str(item.role) ?? str(item.from);
 }
 
+/** A chat: every item has a known role (a row with an unknown one is not a chat row: unknown-shape, never read without it). */
 function isChatItems(v: unknown): v is Json[] {
   return Array.isArray(v) && v.length > 0 && v.every((m) => isObject(m) && roleOf(m) !== null && ROLE[roleOf(m)!.toLowerCase()] !== undefined);
 }
@@ -105,6 +106,20 @@ function assistantActions(m: Json, content: string, calls: ReturnType<typeof nor
   return { actions: [] };
 }
 
+/** The model an evaluation row's metadata names ({model_name} or {llm_config: {model}}); the column may be a JSON string. */
+function metadataModel(raw: unknown): string | null {
+  let md = raw;
+  if (typeof md === 'string') {
+    try {
+      md = JSON.parse(md);
+    } catch {
+      return null;
+    }
+  }
+  if (!isObject(md)) return null;
+  return str(md.model_name) ?? (isObject(md.llm_config) ? str(md.llm_config.model) : null);
+}
+
 export const chatDataset: FormatAdapter = {
   name: 'chat-dataset',
   detect: looksLikeChatRow,
@@ -121,12 +136,13 @@ export const chatDataset: FormatAdapter = {
     const messages: Message[] = [];
     const notes: MessageNote[] = [];
     let steps = 0;
-    for (const item of items) {
-      const role = ROLE[roleOf(item)!.toLowerCase()]!;
+    for (const [i, item] of items.entries()) {
+      const role = ROLE[roleOf(item)!.toLowerCase()];
+      if (!role) throw unplaceableMessage(messageAt(ctx, column, i), item);
       const raw = role === 'system' ? item.system_prompt ?? item.content ?? item.text : item.content ?? item.text ?? item.value;
       const content = contentText(raw);
       if (role === 'assistant') {
-        const calls = normalizeToolCalls(item.tool_calls, `call_${steps}`);
+        const calls = normalizeToolCalls(item.tool_calls, `call_${steps}`, messageAt(ctx, column, i));
         const reasoning = str(item.reasoning_content);
         messages.push({ role, content, ...(reasoning?.trim() ? { reasoning_content: reasoning } : {}), ...(calls.length ? { tool_calls: calls } : {}) });
         notes.push(assistantActions(item, content, calls, variant));
@@ -161,8 +177,9 @@ export const chatDataset: FormatAdapter = {
       format: variant.format,
       task_id: idCol ? String(value[idCol]) : null,
       task: taskStatement(taskMsg?.content ?? ''),
-      // SWE-Gym names runs <model>_maxiter_<n>_...: the model is only in the run id.
-      teacher_model: str(value.model) ?? str(value.model_name) ?? (/^(.+?)_maxiter_/.exec(str(value.run_id) ?? '')?.[1] ?? null),
+      // SWE-Gym names runs <model>_maxiter_<n>_...: the model is only in the run id. Evaluation rows
+      // (ProntoQA-style) name it in a metadata column: model_name, or llm_config.model.
+      teacher_model: str(value.model) ?? str(value.model_name) ?? metadataModel(value.metadata) ?? (/^(.+?)_maxiter_/.exec(str(value.run_id) ?? '')?.[1] ?? null),
       messages,
       notes,
       tools: parseToolsColumn(value.tools),

@@ -2,7 +2,7 @@ import type { Action, Message } from '../../schemas/index.js';
 import { observationFlags } from './flags.js';
 import { pickUnknown } from './meta.js';
 import { contentText, miniShellAction, normalizeToolCalls, shellAction, taskStatement, toolCallAction } from './text.js';
-import { FormatError, isObject, str, type Draft, type FormatAdapter, type Json, type MessageNote } from './types.js';
+import { FormatError, isObject, messageAt, str, unplaceableMessage, type Draft, type FormatAdapter, type Json, type MessageNote } from './types.js';
 
 // mini-swe-agent .traj.json: v1 ("mini-swe-agent-1", actions in one ```bash block, everything the
 // harness says comes back as a user turn), the older bare list of messages, and v2 ("mini-swe-agent-1.1",
@@ -49,8 +49,8 @@ function responseModel(m: Json): string | null {
   return response ? str(response.model) : null;
 }
 
-function assistantActions(m: Json, content: string, stepNo: number): { msg: Message; note: MessageNote } {
-  const toolCalls = normalizeToolCalls(m.tool_calls, `call_${stepNo}`);
+function assistantActions(m: Json, content: string, stepNo: number, where: string): { msg: Message; note: MessageNote } {
+  const toolCalls = normalizeToolCalls(m.tool_calls, `call_${stepNo}`, where);
   const reasoning = providerReasoning(m);
   const msg: Message = { role: 'assistant', content, ...(reasoning ? { reasoning_content: reasoning } : {}), ...(toolCalls.length ? { tool_calls: toolCalls } : {}) };
   if (toolCalls.length) {
@@ -83,7 +83,7 @@ export const miniSweAgent: FormatAdapter = {
     let stepNo = 0;
     let exitMsg: Json | null = null;
     let model: string | null = null;
-    for (const m of raw) {
+    for (const [i, m] of raw.entries()) {
       const content = contentText(m.content);
       if (m.role === 'system') {
         messages.push({ role: 'system', content });
@@ -98,12 +98,14 @@ export const miniSweAgent: FormatAdapter = {
         messages.push({ role: 'tool', content, ...(id ? { tool_call_id: id } : {}) });
         notes.push({ flags: observationFlags(content) });
       } else if (m.role === 'assistant') {
-        const { msg, note } = assistantActions(m, content, stepNo++);
+        const { msg, note } = assistantActions(m, content, stepNo++, messageAt(ctx, 'messages', i));
         messages.push(msg);
         notes.push(note);
         model ??= responseModel(m);
       } else if (m.role === 'exit') {
         exitMsg = m; // harness bookkeeping, never shown to the model
+      } else {
+        throw unplaceableMessage(messageAt(ctx, 'messages', i), m);
       }
     }
     if (stepNo === 0) throw new FormatError('empty-run', `Record ${ctx.record} of ${ctx.file} is a mini-swe-agent run with no agent step.`);

@@ -75,7 +75,9 @@ function renderLegacy(kind: string, a: Json): string {
   if (kind === 'run' && typeof a.command === 'string') return `${thought}\n<execute_bash>\n${a.command}\n</execute_bash>`.trimStart();
   if (kind === 'run_ipython' && typeof a.code === 'string') return `${thought}\n<execute_ipython>\n${a.code}\n</execute_ipython>`.trimStart();
   if (kind === 'message') return str(a.content) ?? thought;
-  if (kind === 'finish') return str(a.final_thought) ?? str(a.thought) ?? str(a.message) ?? '';
+  // CodeAct ended a run by writing <finish></finish>; a finish with no text is rendered that way, so the
+  // turn shows the action instead of being an empty reply.
+  if (kind === 'finish') return [a.final_thought, a.thought, a.message].find((t): t is string => typeof t === 'string' && t.trim() !== '') ?? '<finish></finish>';
   return thought;
 }
 
@@ -150,7 +152,7 @@ export const openhandsEvents: FormatAdapter = {
         const rmsg = response ? responseMessage(response) : null;
         if (rmsg) {
           model ??= str(response!.model);
-          const calls = normalizeToolCalls(rmsg.tool_calls, `call_${steps}`);
+          const calls = normalizeToolCalls(rmsg.tool_calls, `call_${steps}`, `Record ${ctx.record} of ${ctx.file}, event ${String(e.id ?? '?')} (model_response ${rid ?? '?'})`);
           const reasoning = str(rmsg.reasoning_content);
           messages.push({ role: 'assistant', content: contentText(rmsg.content), ...(reasoning?.trim() ? { reasoning_content: reasoning } : {}), ...(calls.length ? { tool_calls: calls } : {}) });
           notes.push({ actions: calls.length ? calls.map((c) => toolCallAction(c, typeof a.command === 'string' && calls.length === 1 ? a.command : null)) : legacyAction(k, a) });
@@ -229,7 +231,8 @@ export const openhandsEvents: FormatAdapter = {
       format: kind,
       task_id: taskIdOf(value, ctx.file, kind),
       task,
-      teacher_model: str(llm.model) ?? model,
+      // OpenDevin v1.x evaluation outputs (ProntoQA, ...) name the model in metadata.model_name.
+      teacher_model: str(llm.model) ?? str(metadata.model_name) ?? model,
       messages,
       notes,
       tools,

@@ -2,7 +2,7 @@ import type { Action, Message } from '../../schemas/index.js';
 import { observationFlags } from './flags.js';
 import { pickUnknown } from './meta.js';
 import { contentText, lastFencedBlock, normalizeToolCalls, shellAction, taskStatement, toolCallAction } from './text.js';
-import { FormatError, isObject, str, type Draft, type FormatAdapter, type Json, type MessageNote } from './types.js';
+import { FormatError, isObject, messageAt, str, unplaceableMessage, type Draft, type FormatAdapter, type Json, type MessageNote } from './types.js';
 
 // SWE-agent .traj files (0.x text actions and 1.x function calling). `history` is what the model saw;
 // `trajectory` has one entry per step with the parsed action, so it supplies actions and any final
@@ -67,9 +67,8 @@ export const sweAgent: FormatAdapter = {
     const messages: Message[] = [];
     const notes: MessageNote[] = [];
     let stepNo = 0;
-    let skippedRoles = 0;
     const demoIdx: number[] = [];
-    for (const h of history) {
+    for (const [hi, h] of history.entries()) {
       const role = h.role as string;
       const demo = h.is_demo === true || h.message_type === 'demonstration';
       const content = contentText(h.content);
@@ -85,7 +84,7 @@ export const sweAgent: FormatAdapter = {
         messages.push({ role: 'tool', content, ...(id ? { tool_call_id: id } : {}) });
         notes.push(demo ? { demo } : { flags: observationFlags(content) });
       } else if (role === 'assistant') {
-        const toolCalls = normalizeToolCalls(h.tool_calls, `call_${stepNo}`);
+        const toolCalls = normalizeToolCalls(h.tool_calls, `call_${stepNo}`, messageAt(ctx, 'history', hi));
         messages.push({ role: 'assistant', content, ...(toolCalls.length ? { tool_calls: toolCalls } : {}) });
         if (demo) {
           notes.push({ demo });
@@ -100,8 +99,7 @@ export const sweAgent: FormatAdapter = {
           stepNo++;
         }
       } else {
-        skippedRoles++;
-        continue;
+        throw unplaceableMessage(messageAt(ctx, 'history', hi), h);
       }
       if (demo) demoIdx.push(messages.length - 1);
     }
@@ -138,7 +136,6 @@ export const sweAgent: FormatAdapter = {
     if (modelName) meta.model_name = modelName;
     if (demoIdx.length) meta.demo_message_indices = demoIdx;
     if (appended) meta.steps_from_trajectory = appended;
-    if (skippedRoles) meta.skipped_messages = skippedRoles;
     if (!exitStatus) meta.unfinished = true;
     if (lastAction?.kind === 'exit') meta.exit_action = lastAction.name;
     const extraInfo = pickUnknown(info, KNOWN_INFO);

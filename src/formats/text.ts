@@ -1,5 +1,5 @@
 import type { Action, ToolCall } from '../../schemas/index.js';
-import { isObject } from './types.js';
+import { FormatError, isObject } from './types.js';
 
 /**
  * Message content as one string. Harnesses send null (tool-call-only turns), plain strings, or lists of
@@ -115,16 +115,23 @@ export function xmlCallActions(text: string): Action[] {
   });
 }
 
-/** OpenAI tool calls as harnesses store them (arguments as a string or, sometimes, an object). */
-export function normalizeToolCalls(raw: unknown, fallbackId: string): ToolCall[] {
+/**
+ * OpenAI tool calls as harnesses store them (arguments as a string or, sometimes, an object). An entry
+ * that is not a call (`tool_calls: [null]`, a call without a function name) is not dropped: its result
+ * would then answer nothing. The record is rejected as `malformed-message`; `where` names it
+ * ("Record 0 of f.json, fncall_messages[4]").
+ */
+export function normalizeToolCalls(raw: unknown, fallbackId: string, where: string): ToolCall[] {
   if (!Array.isArray(raw)) return [];
   const out: ToolCall[] = [];
   raw.forEach((c, i) => {
-    if (!isObject(c)) return;
-    const fn = isObject(c.function) ? c.function : c;
-    const name = typeof fn.name === 'string' ? fn.name : null;
-    if (!name) return;
-    const args = typeof fn.arguments === 'string' ? fn.arguments : JSON.stringify(fn.arguments ?? {});
+    const fn = isObject(c) ? (isObject(c.function) ? c.function : c) : null;
+    const name = fn && typeof fn.name === 'string' ? fn.name : null;
+    if (!isObject(c) || !name) {
+      const shown = JSON.stringify(c) ?? String(c);
+      throw new FormatError('malformed-message', `${where}: tool call ${i} is ${shown.length > 80 ? shown.slice(0, 80) + '…' : shown}, not a call with a function name; dropping it would leave its result answering nothing.`);
+    }
+    const args = typeof fn!.arguments === 'string' ? fn!.arguments : JSON.stringify(fn!.arguments ?? {});
     out.push({ id: typeof c.id === 'string' && c.id ? c.id : `${fallbackId}_${i}`, type: 'function', function: { name, arguments: args } });
   });
   return out;

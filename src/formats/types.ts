@@ -69,6 +69,21 @@ export interface FormatAdapter {
 
 export type Json = Record<string, unknown>;
 
+/**
+ * A message the reader cannot place (not an object, or a role no chat template knows). It is not
+ * skipped: the conversation would then differ from what the model saw, and a tool result could lose its
+ * call. `where` names the record and the message ("Record 0 of f.json, history[7]").
+ */
+export function unplaceableMessage(where: string, m: unknown): FormatError {
+  const what = isObject(m) ? `has role ${JSON.stringify(m.role ?? m.from) ?? 'undefined'}, which is not system, user, assistant or tool` : `is ${JSON.stringify(m) ?? String(m)}, not a message`;
+  return new FormatError('malformed-message', `${where} ${what}; the record is rejected rather than read without it.`);
+}
+
+/** "Record 3 of f.json, messages[7]": where a message is, for reject messages. */
+export function messageAt(ctx: AdapterContext, list: string, i: number): string {
+  return `Record ${ctx.record} of ${ctx.file}, ${list}[${i}]`;
+}
+
 export function isObject(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -1,3 +1,4 @@
+import { isEmptyTurn } from '../core/training-text.js';
 import type { RowCheck } from './export.js';
 
 // Invariants every exported row must hold, whatever the config. `trajpipe validate` runs them on any
@@ -32,11 +33,17 @@ export const trainedTurnsInsideSpan: RowCheck = (row) => {
   return null;
 };
 
-/** Resolved runs are trained on every agent turn. */
+/** Resolved runs are trained on every agent turn (except empty ones, which are never trained). */
 export const resolvedRunsFullyTrained: RowCheck = (row) => {
   if (row.outcome !== 'resolved') return null;
-  const i = row.messages.findIndex((m) => m.role === 'assistant' && m.loss !== true);
+  const i = row.messages.findIndex((m) => m.role === 'assistant' && m.loss !== true && !isEmptyTurn(m));
   return i === -1 ? null : `message ${i} is an untrained assistant turn of a resolved run; resolved runs are trained whole.`;
+};
+
+/** An empty assistant turn (no text, reasoning or call) teaches the model to say nothing: never trained. */
+export const noEmptyTrainedTurn: RowCheck = (row) => {
+  const i = row.messages.findIndex((m) => m.loss === true && isEmptyTurn(m));
+  return i === -1 ? null : `message ${i} is an empty assistant turn (no text, reasoning or tool call) and is trained.`;
 };
 
 /** A failed run's submission is what failed: it is never trained. */
@@ -55,10 +62,53 @@ export const failedRunSubmitNotTrained: RowCheck = (row) => {
   return trained === undefined ? null : `message ${trained} is the submitting turn of a ${row.outcome} run and is trained.`;
 };
 
+/**
+ * A row that declares its tools calls only those: a trainer renders `tools` into the prompt, and a call
+ * to anything else teaches the model a tool it was never shown. Rows with tools = null (text-action
+ * harnesses, logs that never recorded the list) have nothing to compare against and are not checked.
+ */
+export const toolCallsDeclared: RowCheck = (row) => {
+  if (row.tools === null) return null;
+  let specs: unknown;
+  try {
+    specs = JSON.parse(row.tools);
+  } catch {
+    return `tools is not valid JSON.`;
+  }
+  if (!Array.isArray(specs)) return `tools is not a JSON list of function specs.`;
+  const declared = new Set<string>();
+  for (const spec of specs as { name?: unknown; function?: { name?: unknown } }[]) {
+    const name = spec?.function?.name ?? spec?.name;
+    if (typeof name === 'string') declared.add(name);
+  }
+  if (declared.size === 0) return null;
+  for (const [i, m] of row.messages.entries()) {
+    for (const c of m.tool_calls ?? []) {
+      if (!declared.has(c.function.name)) return `message ${i} calls tool "${c.function.name}", which the row's tools do not declare (${[...declared].sort().join(', ')}).`;
+    }
+  }
+  return null;
+};
+
+/** Every tool result answers an earlier assistant tool call: a result without its call is a conversation that never happened. */
+export const toolResultsAnswerCalls: RowCheck = (row) => {
+  const calls = new Set<string>();
+  for (const [i, m] of row.messages.entries()) {
+    if (m.role === 'assistant') for (const c of m.tool_calls ?? []) calls.add(c.id);
+    if (m.role !== 'tool') continue;
+    if (m.tool_call_id === null) return `message ${i} is a tool result with no tool_call_id; it answers no call.`;
+    if (!calls.has(m.tool_call_id)) return `message ${i} answers tool call ${JSON.stringify(m.tool_call_id)}, which no earlier assistant turn made.`;
+  }
+  return null;
+};
+
 export const DEFAULT_ROW_CHECKS: RowCheck[] = [
   lossOnlyOnAssistantTurns,
   atLeastOneTrainedTurn,
   trainedTurnsInsideSpan,
   resolvedRunsFullyTrained,
+  noEmptyTrainedTurn,
   failedRunSubmitNotTrained,
+  toolCallsDeclared,
+  toolResultsAnswerCalls,
 ];

@@ -7,7 +7,10 @@ import {
   atLeastOneTrainedTurn,
   failedRunSubmitNotTrained,
   lossOnlyOnAssistantTurns,
+  noEmptyTrainedTurn,
   resolvedRunsFullyTrained,
+  toolCallsDeclared,
+  toolResultsAnswerCalls,
   trainedTurnsInsideSpan,
 } from '../../src/validate/checks.js';
 import { assistantIndex, makeRecord } from '../segment/fixtures.js';
@@ -36,7 +39,8 @@ describe('toSftRow: loss masks and the cut', () => {
 
   it('keep_after_span keeps the whole run with the later assistant turns masked (false), never trained', () => {
     const row = SftRow.parse(toSftRow(segmented(failed, { keep_after_span: true })));
-    expect(row.messages).toHaveLength(failed.messages.length);
+    // Everything up to the final submitting turn; the submit's answer after it is not training text.
+    expect(row.messages).toHaveLength(failed.messages.length - 1);
     expect(row.messages.filter((m) => m.role === 'assistant').map((m) => m.loss)).toEqual([true, true, true, false, false]);
     expect(problems(row)).toEqual([]);
   });
@@ -51,6 +55,40 @@ describe('toSftRow: loss masks and the cut', () => {
   it('without a segment a failed run trains nothing (never everything)', () => {
     const row = SftRow.parse(toSftRow(failed));
     expect(row.messages.some((m) => m.loss === true)).toBe(false);
+  });
+});
+
+describe('after the final submit, and empty turns', () => {
+  it('messages after the final submitting turn are not exported, but counted in metadata', () => {
+    const record = makeRecord({ name: 'diff', resolved: true, steps: 3 });
+    const hugeDiff = 'diff --git a/x b/x\n' + '+line\n'.repeat(20_000);
+    record.messages[record.messages.length - 1]!.content = hugeDiff;
+    const row = SftRow.parse(toSftRow(segmented(record)));
+    expect(row.messages).toHaveLength(record.messages.length - 1);
+    expect(row.messages[row.messages.length - 1]).toMatchObject({ role: 'assistant', loss: true });
+    expect(row.messages.some((m) => m.content === hugeDiff)).toBe(false);
+    expect(JSON.parse(row.metadata)).toMatchObject({ messages_after_submit: 1, chars_after_submit: hugeDiff.length, messages_cut: 1 });
+    expect(problems(row)).toEqual([]);
+  });
+
+  it('a run that never submits keeps every message', () => {
+    const record = makeRecord({ name: 'nosub', resolved: true, steps: 3, submitLast: false });
+    const row = SftRow.parse(toSftRow(segmented(record)));
+    expect(row.messages).toHaveLength(record.messages.length);
+    expect(JSON.parse(row.metadata)).toMatchObject({ messages_after_submit: 0 });
+  });
+
+  it('an empty assistant turn is never trained, even in a resolved run, and validate accepts that', () => {
+    const record = makeRecord({ name: 'empty', resolved: true, steps: 3 });
+    const i = assistantIndex(1);
+    record.messages[i] = { role: 'assistant', content: '  ' };
+    record.messages[i + 1] = { role: 'user', content: 'Your last output had no command.' };
+    const row = SftRow.parse(toSftRow(segmented(record)));
+    expect(row.messages[i]!.loss).toBe(false);
+    expect(row.messages.filter((m) => m.loss === true)).toHaveLength(2);
+    expect(problems(row)).toEqual([]);
+    row.messages[i]!.loss = true;
+    expect(noEmptyTrainedTurn(row)).toBe('message 4 is an empty assistant turn (no text, reasoning or tool call) and is trained.');
   });
 });
 
@@ -93,5 +131,25 @@ describe('row checks catch each broken invariant', () => {
     bare.metadata = '{}';
     expect(failedRunSubmitNotTrained(bare)).toMatch(/no submit_message_indices/);
     expect(failedRunSubmitNotTrained(resolved())).toBeNull();
+  });
+
+  it('a call to a tool the row does not declare (only rows that declare tools are checked)', () => {
+    const row = resolved();
+    row.tools = JSON.stringify([{ type: 'function', function: { name: 'bash', parameters: { type: 'object', properties: {} } } }]);
+    expect(toolCallsDeclared(row)).toBe('message 6 calls tool "submit", which the row\'s tools do not declare (bash).');
+    row.tools = JSON.stringify([{ type: 'function', function: { name: 'bash' } }, { type: 'function', function: { name: 'submit' } }]);
+    expect(toolCallsDeclared(row)).toBeNull();
+    row.tools = null;
+    expect(toolCallsDeclared(row)).toBeNull();
+  });
+
+  it('a tool result without its call', () => {
+    const row = resolved();
+    row.messages[assistantIndex(1)]!.tool_calls = null;
+    expect(toolResultsAnswerCalls(row)).toBe('message 5 answers tool call "call_ok_1", which no earlier assistant turn made.');
+    const noId = resolved();
+    noId.messages[3]!.tool_call_id = null;
+    expect(toolResultsAnswerCalls(noId)).toBe('message 3 is a tool result with no tool_call_id; it answers no call.');
+    expect(problems(resolved())).toEqual([]);
   });
 });

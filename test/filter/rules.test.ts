@@ -81,9 +81,28 @@ describe('decontaminate', () => {
 describe('malformed', () => {
   it('drops unparseable tool-call arguments, unknown tools, no assistant step and an empty task', async () => {
     expect((await verdictOf(makeRecord({ steps: [{ rawArgs: '{"command": "ls' }] })))?.reason).toBe('malformed-tool-arguments');
-    expect((await verdictOf(makeRecord({ steps: [{ tool: 'browser', rawArgs: '{}' }] })))?.reason).toBe('malformed-unknown-tool');
+    expect((await verdictOf(makeRecord({ steps: [{ tool: 'browser', rawArgs: '{}' }] })))?.reason).toBe('malformed-undeclared-tool');
     expect((await verdictOf(makeRecord({ steps: [], submit: false })))?.reason).toBe('malformed-no-assistant-step');
     expect((await verdictOf(makeRecord({ task: '   ' })))?.reason).toBe('malformed-empty-task');
+  });
+
+  it('drops a submit made by calling a tool the run does not declare (finish with tools [bash])', async () => {
+    const v = await verdictOf(makeRecord({ tools: ['bash'] }));
+    expect(v?.reason).toBe('malformed-undeclared-tool');
+    expect(v?.details?.tool).toBe('submit');
+    expect(v?.message).toContain('does not declare');
+  });
+
+  it('drops a tool result that answers no earlier call', async () => {
+    const record = makeRecord();
+    // The reader lost the assistant turn's call: its result now answers nothing.
+    delete record.messages[2]!.tool_calls;
+    const v = await verdictOf(record);
+    expect(v?.reason).toBe('malformed-orphan-tool-result');
+    expect(v?.message).toContain('message 3');
+    const noId = makeRecord();
+    delete noId.messages[3]!.tool_call_id;
+    expect((await verdictOf(noId))?.reason).toBe('malformed-orphan-tool-result');
   });
 
   it('accepts configured extra tools and runs with no tool list', async () => {
@@ -135,6 +154,19 @@ describe('length (real tokenizer)', () => {
     // Stopping early never changes the count of a conversation within the limit.
     const counter = await loadTokenCounter({ kind: 'tiktoken', encoding: 'o200k_base' });
     expect(countUntil(counter, long.messages, 1e9)).toBe(countMessageTokens(counter, long.messages));
+  });
+
+  it('ignores what follows the final submit (a git diff printed after it is not training text)', async () => {
+    const dense = Array.from({ length: 60_000 }, (_, i) => ((i * 7919) % 16).toString(16)).join('');
+    // The factory's final step submits; its answer is the last message.
+    const afterSubmit = makeRecord({ resolved: true });
+    afterSubmit.messages[afterSubmit.messages.length - 1]!.content = `diff --git a/x b/x\n${dense}`;
+    const limits = { length: { max_tokens: 4000, max_observation_tokens: 2000 } };
+    expect(await verdictOf(afterSubmit, limits)).toBeNull();
+    // The same text before the submit still counts.
+    const before = makeRecord({ resolved: true, steps: [{ command: 'git diff', obs: dense }] });
+    expect((await verdictOf(before, limits))?.reason).toBe('observation-too-long');
+    expect((await verdictOf(before, { length: { max_tokens: 4000, max_observation_tokens: null } }))?.reason).toBe('too-many-tokens');
   });
 });
 

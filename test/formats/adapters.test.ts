@@ -182,7 +182,7 @@ describe('OpenHands', () => {
     const run = convert(line('openhands-events/output.jsonl', 0));
     expect(run.format).toBe('openhands-events');
     expect(run.task_id).toBe('acme__dates-9');
-    expect(run.tools).toHaveLength(1);
+    expect(run.tools).toHaveLength(2);
     expect(run.messages[0]!.role).toBe('system');
     expect(run.steps).toHaveLength(4);
     expect(run.messages.some((m) => m.content === 'Added workspace context')).toBe(false);

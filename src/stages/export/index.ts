@@ -5,6 +5,7 @@ import type { Stage } from '../../runner/stage.js';
 import { ShardWriter } from '../../io/parquet/shard-writer.js';
 import { SFT_COLUMNS, SFT_PARQUET_SCHEMA } from '../../io/parquet/sft-schema.js';
 import { PACKAGE_VERSION } from '../../runner/version.js';
+import { afterSubmit } from '../../core/training-text.js';
 import { toSftRow, approxRowBytes, exportedMessageCount } from './rows.js';
 import { emptyTally, renderCard, type ExportTally } from './card.js';
 import { hfFeatures } from './features.js';
@@ -42,12 +43,13 @@ function tallyRow(t: ExportTally, record: PipelineRecord, row: SftRow): void {
     t.failed.trainedTurns += trained;
     t.failed.messagesCut += record.messages.length - exportedMessageCount(record);
   }
+
 }
 
 export const exportStage: Stage = {
   name: 'export',
   summary: 'Writes zstd Parquet SFT shards with per-message loss masks, a manifest and a dataset card.',
-  version: '3',
+  version: '4',
   reportsUpstreamRejects: true,
   configSlice: exportSlice,
   async run(ctx) {
@@ -71,6 +73,7 @@ export const exportStage: Stage = {
       createdBy: `trajpipe ${PACKAGE_VERSION} (hyparquet-writer)`,
     });
     const tally = emptyTally();
+    const afterSubmitTally = { rows: 0, messages: 0, chars: 0 };
     const dropped: Record<string, number> = {};
     const reject = async (record: PipelineRecord, reason: string, message: string) => {
       dropped[reason] = (dropped[reason] ?? 0) + 1;
@@ -94,12 +97,20 @@ export const exportStage: Stage = {
       }
       ctx.count('rows_by_outcome', row.data.outcome);
       tallyRow(tally, record, row.data);
+      const after = afterSubmit(record);
+      if (after.messages) {
+        afterSubmitTally.rows++;
+        afterSubmitTally.messages += after.messages;
+        afterSubmitTally.chars += after.chars;
+      }
       await shards.write(row.data, approxRowBytes(row.data));
     }
     const outputs = await shards.close();
     for (const out of outputs) ctx.addOutput({ ...out, path: `data/${out.path}` });
     ctx.setStat('trained_turns_by_outcome', Object.fromEntries(Object.entries(tally.byOutcome).map(([k, v]) => [k, v.trainedTurns])));
     ctx.setStat('failed_runs_recovered_turns', tally.failed.trainedTurns);
+    // Text after the final submit: kept in the canonical records, not in the shards.
+    ctx.setStat('after_submit_not_exported', afterSubmitTally);
 
     // The card is not a registered output (validate reads every output as a shard); it is swapped into place with the folder.
     const card = renderCard({

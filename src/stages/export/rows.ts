@@ -1,24 +1,36 @@
 import type { PipelineRecord, SftMessage, SftRow } from '../../../schemas/index.js';
+import { afterSubmit, isEmptyTurn, trainingMessageCount } from '../../core/training-text.js';
 
 /**
  * Message indices whose assistant turn is trained: the segment's choice. Without a segment only a
  * resolved run may be trained (whole); a failed or unknown run trains nothing, never everything.
  */
 export function trainedMessageIndices(record: PipelineRecord): Set<number> {
-  if (record.segment) return new Set(record.segment.trained_steps.map((s) => record.steps[s]!.message_index));
-  if (record.outcome.resolved === true) return new Set(record.steps.map((s) => s.message_index));
-  return new Set();
+  const chosen = record.segment
+    ? record.segment.trained_steps.map((s) => record.steps[s]!.message_index)
+    : record.outcome.resolved === true
+      ? record.steps.map((s) => s.message_index)
+      : [];
+  const upTo = exportedMessageCount(record);
+  return new Set(chosen.filter((i) => i < upTo && !isEmptyTurn(record.messages[i]!)));
 }
 
 export function outcomeLabel(resolved: boolean | null): SftRow['outcome'] {
   return resolved === true ? 'resolved' : resolved === false ? 'failed' : 'unknown';
 }
 
-/** How many messages are exported: everything up to the segment's cut (causal attention makes later turns irrelevant). */
+/**
+ * How many messages are exported: everything up to the segment's cut (causal attention makes later turns
+ * irrelevant), and never past the final submitting turn (what follows it is not training text; it stays
+ * in the canonical record and is counted in the row's metadata).
+ */
 export function exportedMessageCount(record: PipelineRecord): number {
   const cut = record.segment?.cut_after;
-  return cut === null || cut === undefined ? record.messages.length : Math.min(record.messages.length, cut + 1);
+  const upTo = trainingMessageCount(record);
+  return cut === null || cut === undefined ? upTo : Math.min(upTo, cut + 1);
 }
+
+
 
 /** Turns a pipeline record into an exported row with per-message loss flags. */
 export function toSftRow(record: PipelineRecord): SftRow {
@@ -38,6 +50,7 @@ export function toSftRow(record: PipelineRecord): SftRow {
     step_value: m.role === 'assistant' ? (valueOfMessage.get(i) ?? null) : null,
   }));
   const trainedList = [...trained].sort((a, b) => a - b);
+  const after = afterSubmit(record);
   return {
     id: record.id,
     task_id: record.task_id,
@@ -46,8 +59,9 @@ export function toSftRow(record: PipelineRecord): SftRow {
     outcome: outcomeLabel(record.outcome.resolved),
     messages,
     tools: record.tools ? JSON.stringify(record.tools) : null,
-    train_start: record.segment ? record.segment.train_start : (trainedList[0] ?? null),
-    train_end: record.segment ? record.segment.train_end : (trainedList[trainedList.length - 1] ?? null),
+    // The span of the turns actually trained (the segment's, unless an empty turn at its edge was left out).
+    train_start: trainedList[0] ?? null,
+    train_end: trainedList[trainedList.length - 1] ?? null,
     step_values: values ?? null,
     curve_shape: record.segment?.shape ?? null,
     labeler: record.values?.labeler ?? null,
@@ -63,6 +77,9 @@ export function toSftRow(record: PipelineRecord): SftRow {
       critical_step: record.segment?.critical_step ?? null,
       segment_note: record.segment?.note ?? null,
       messages_cut: record.messages.length - exportedMessageCount(record),
+      // Messages after the final submit (kept in the canonical record, not exported), and their size.
+      messages_after_submit: after.messages,
+      chars_after_submit: after.chars,
       // Lets `trajpipe validate` prove from the shard alone that no failed run's submitting turn is trained.
       submit_message_indices: record.steps.filter((s) => s.flags.submit).map((s) => s.message_index),
       meta: record.meta,

@@ -107,7 +107,7 @@ async function runFilter(ctx: StageContext): Promise<void> {
 export const filterStage: Stage = {
   name: 'filter',
   summary: 'Drops contaminated, malformed, unfinished, over-long, looping and infrastructure-failed runs.',
-  version: '2',
+  version: '4',
   // The length limits are counted with the shared tokenizer, so its choice changes this stage's output.
   configSlice: (config) => ({ ...config.filter, tokenizer: config.tokenizer }),
   dependencyFiles: (config) => (config.filter.enabled && config.filter.decontaminate.enabled ? [...config.filter.decontaminate.ids] : []),

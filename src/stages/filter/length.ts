@@ -2,6 +2,7 @@ import { Buffer } from 'node:buffer';
 import type { LengthConfig } from '../../../schemas/config/filter.js';
 import type { Message } from '../../../schemas/index.js';
 import { countMessageTokens, PER_MESSAGE_OVERHEAD, type TokenCounter } from '../../core/tokenizer.js';
+import { trainingMessageCount } from '../../core/training-text.js';
 import { observationText, type FilterRule } from './rule.js';
 
 /**
@@ -41,6 +42,10 @@ export function lengthRule(cfg: LengthConfig, counter: TokenCounter): FilterRule
     name: 'length',
     applyTo: cfg.apply_to,
     check(record) {
+      // Only training text counts: what follows the final submit (a diff echoed back, a `git diff` the
+      // harness printed) is never exported, so it cannot make a run too long to train on.
+      const upTo = trainingMessageCount(record);
+      const messages = record.messages.slice(0, upTo);
       if (cfg.max_steps !== null && record.steps.length > cfg.max_steps) {
         return {
           reason: 'too-many-steps',
@@ -51,6 +56,7 @@ export function lengthRule(cfg: LengthConfig, counter: TokenCounter): FilterRule
       if (cfg.max_observation_tokens !== null) {
         const limit = cfg.max_observation_tokens;
         for (const step of record.steps) {
+          if (step.observation_indices.every((i) => i >= upTo)) continue; // the submit's answer, or no observation
           const text = observationText(record, step);
           if (tokenBound(text) <= limit) continue;
           const tokens = counter.count(text);
@@ -63,8 +69,8 @@ export function lengthRule(cfg: LengthConfig, counter: TokenCounter): FilterRule
           }
         }
       }
-      if (cfg.max_tokens !== null && conversationBound(record.messages) > cfg.max_tokens) {
-        const tokens = countUntil(counter, record.messages, cfg.max_tokens);
+      if (cfg.max_tokens !== null && conversationBound(messages) > cfg.max_tokens) {
+        const tokens = countUntil(counter, messages, cfg.max_tokens);
         if (tokens > cfg.max_tokens) {
           return {
             reason: 'too-many-tokens',

@@ -20,9 +20,51 @@ export function fileKind(file: string): { kind: FileKind; reason?: string } {
   return { kind: 'skip', reason: 'unsupported-file-type' };
 }
 
-/** Task id taken from a file name when the record has none (SWE-agent 0.x: <instance_id>.traj). */
-export function taskIdFromFileName(file: string): string {
+/**
+ * SWE-agent names a run folder `<model>__<data>__<config>__t-<temp>__p-<top_p>__c-<cost>[__install-<n>]`
+ * (0.x `get_run_name`). Files copied out of such a folder often carry the folder's name in front of
+ * their own: `<run>__<iid>.traj`, or `<run>___<iid>.traj`.
+ */
+const SWE_AGENT_RUN_NAME = /^(?<model>[^_][^/\\]*?)__[^/\\]*?__t-\d+(?:\.\d+)?__p-\d+(?:\.\d+)?__c-\d+(?:\.\d+)?(?:__install-\d+)?/;
+/** SWE-bench experiments folders of SWE-agent submissions: `<yyyymmdd>_sweagent_<model>`. */
+const SWE_BENCH_EXPERIMENT_FOLDER = /^\d{8}_swe-?agent_(?<model>.+)$/i;
+
+function fileStem(file: string): string {
   return basename(file).replace(/\.(traj\.json|traj|json|jsonl|parquet)$/i, '');
+}
+
+/**
+ * Task id taken from a file name when the record has none (SWE-agent 0.x: <instance_id>.traj). A file
+ * named after its run folder (`gpt4__SWE-bench__default__t-0.00__p-0.95__c-2.00__install-1___pydicom__pydicom-1458.traj`)
+ * gets the part after the run name, so decontamination by instance id still matches it.
+ */
+export function taskIdFromFileName(file: string): string {
+  const stem = fileStem(file);
+  const run = SWE_AGENT_RUN_NAME.exec(stem);
+  if (run) {
+    const rest = /^_{2,}(.+)$/.exec(stem.slice(run[0].length));
+    if (rest) return rest[1]!;
+  }
+  return stem;
+}
+
+/**
+ * The model a SWE-agent run folder is named after: the `<model>` of a run name (in the file's own name or
+ * a folder above it), or of a SWE-bench experiments folder `20240402_sweagent_gpt4`. null when no name says.
+ */
+export function modelFromRunName(file: string): string | null {
+  const fromRun = SWE_AGENT_RUN_NAME.exec(fileStem(file))?.groups?.model;
+  if (fromRun) return fromRun;
+  let dir = dirname(file);
+  for (let i = 0; i < 3; i++) {
+    const name = basename(dir);
+    const m = SWE_AGENT_RUN_NAME.exec(name)?.groups?.model ?? SWE_BENCH_EXPERIMENT_FOLDER.exec(name)?.groups?.model;
+    if (m) return m;
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  return null;
 }
 
 /** Does an unrecognised JSON value look like a run at all (then it is a rejected record, not a stray file)? */
@@ -95,7 +137,8 @@ export function ancestors(dir: string, levels: number): string[] {
 
 /**
  * Model named by a run's metadata.yaml (SWE-bench experiments: `name: SWE-agent + gpt-4o-2024-05-13`),
- * for formats whose files do not say which model ran.
+ * for formats whose files do not say which model ran; else the model a SWE-agent run name names
+ * (`modelFromRunName`).
  */
 export class RunMetadata {
   private readonly cache = new Map<string, string | null>();
@@ -105,7 +148,7 @@ export class RunMetadata {
       const model = await this.read(dir);
       if (model) return model;
     }
-    return null;
+    return modelFromRunName(file);
   }
 
   private async read(dir: string): Promise<string | null> {
