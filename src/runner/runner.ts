@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StageManifest, SCHEMA_VERSION, STAGE_ORDER, type PipelineConfig, type StageName } from '../../schemas/index.js';
 import { hashValue } from '../core/hash.js';
@@ -7,6 +7,7 @@ import { writeJsonAtomic } from '../io/atomic.js';
 import { RunningStage } from './context.js';
 import { fingerprintDependencies, fingerprintInputFiles } from './fingerprint.js';
 import { acquireLock } from './lock.js';
+import { removeCacheLeftovers, removeRunLeftovers } from './cleanup.js';
 import { createProgress } from './progress.js';
 import { codeVersion } from './version.js';
 import type { Logger } from './log.js';
@@ -22,6 +23,21 @@ export interface RunRequest {
   force?: boolean;
   options: RunOptions;
   log: Logger;
+  /** Kept up to date while the run goes, for the message of an interrupted run. */
+  status?: RunStatus;
+}
+
+/** Which stages of this run are complete in the output folder, and which one is being written. */
+export class RunStatus {
+  current: StageName | null = null;
+  readonly complete: StageName[] = [];
+  begin(stage: StageName): void {
+    this.current = stage;
+  }
+  finish(stage: StageName): void {
+    this.complete.push(stage);
+    this.current = null;
+  }
 }
 
 export type StageOutcome =
@@ -38,16 +54,6 @@ export async function readManifest(stageDir: string): Promise<StageManifest | nu
   } catch {
     return null;
   }
-}
-
-/** Leftovers of a killed run are never trusted: they are deleted before a stage starts. */
-async function removePartials(outDir: string, stage: string): Promise<void> {
-  const entries = await readdir(outDir).catch(() => [] as string[]);
-  await Promise.all(
-    entries
-      .filter((e) => e.startsWith(`.${stage}.partial-`) || e.startsWith(`.${stage}.old-`))
-      .map((e) => rm(join(outDir, e), { recursive: true, force: true })),
-  );
 }
 
 function describeDropped(dropped: Record<string, number>): string {
@@ -89,6 +95,9 @@ export async function runPipeline(req: RunRequest): Promise<StageOutcome[]> {
   const release = await acquireLock(outDir);
   const outcomes: StageOutcome[] = [];
   try {
+    // Leftovers of killed runs are never trusted; they go before any stage, up to date or not.
+    const leftovers = await removeRunLeftovers(outDir);
+    if (leftovers.length) log.info(`trajpipe: removed ${leftovers.length} leftover(s) of an interrupted run in ${outDir}: ${leftovers.join(', ')}`);
     let upstream: StageManifest | null = null;
     let upstreamDir: string | null = null;
     const upstreamRejects: [string, Record<string, number>][] = [];
@@ -96,6 +105,9 @@ export async function runPipeline(req: RunRequest): Promise<StageOutcome[]> {
       if (upstream) upstreamRejects.push([upstream.stage, upstream.dropped]);
       const stage = req.stages[i]!;
       const stageDir = join(outDir, stage.name);
+      const cacheLeftovers = await removeCacheLeftovers(stage.cacheDirs?.(config) ?? []);
+      if (cacheLeftovers) log.info(`${stage.name.padEnd(8)} removed ${cacheLeftovers} temporary file(s) that interrupted runs left in its cache`);
+      req.status?.begin(stage.name);
       const existing = await readManifest(stageDir);
       const inputFingerprint = upstream
         ? upstream.output_fingerprint
@@ -110,6 +122,7 @@ export async function runPipeline(req: RunRequest): Promise<StageOutcome[]> {
         if (existing.fingerprint !== fingerprint) log.warn(`${stage.name} output in ${outDir} is out of date with the config; using it anyway because of --${req.only ? 'only' : 'from'}.`);
         upstream = existing;
         upstreamDir = stageDir;
+        req.status?.finish(stage.name);
         continue;
       }
 
@@ -119,6 +132,7 @@ export async function runPipeline(req: RunRequest): Promise<StageOutcome[]> {
         outcomes.push({ stage: stage.name, status: 'skipped', manifest: existing, reason: 'fingerprint unchanged' });
         upstream = existing;
         upstreamDir = stageDir;
+        req.status?.finish(stage.name);
         continue;
       }
 
@@ -131,6 +145,7 @@ export async function runPipeline(req: RunRequest): Promise<StageOutcome[]> {
         return outcomes;
       }
       outcomes.push({ stage: stage.name, status: 'ran', manifest });
+      req.status?.finish(stage.name);
       upstream = manifest;
       upstreamDir = stageDir;
     }
@@ -151,7 +166,6 @@ interface StagePlan {
 
 async function runStage(req: RunRequest, stage: Stage, plan: StagePlan): Promise<StageManifest> {
   const { outDir, config, log } = req;
-  await removePartials(outDir, stage.name);
   const partial = join(outDir, `.${stage.name}.partial-${process.pid}`);
   await mkdir(partial, { recursive: true });
 
