@@ -8,6 +8,7 @@ import { RunningStage } from './context.js';
 import { fingerprintDependencies, fingerprintInputFiles } from './fingerprint.js';
 import { acquireLock } from './lock.js';
 import { removeCacheLeftovers, removeRunLeftovers } from './cleanup.js';
+import { stageWriteError } from './errors.js';
 import { createProgress } from './progress.js';
 import { codeVersion } from './version.js';
 import type { Logger } from './log.js';
@@ -30,6 +31,8 @@ export interface RunRequest {
 /** Which stages of this run are complete in the output folder, and which one is being written. */
 export class RunStatus {
   current: StageName | null = null;
+  /** The temporary folder the current stage writes into, if it runs (not when it is up to date). */
+  partial: string | null = null;
   readonly complete: StageName[] = [];
   begin(stage: StageName): void {
     this.current = stage;
@@ -37,6 +40,7 @@ export class RunStatus {
   finish(stage: StageName): void {
     this.complete.push(stage);
     this.current = null;
+    this.partial = null;
   }
 }
 
@@ -167,37 +171,53 @@ interface StagePlan {
 async function runStage(req: RunRequest, stage: Stage, plan: StagePlan): Promise<StageManifest> {
   const { outDir, config, log } = req;
   const partial = join(outDir, `.${stage.name}.partial-${process.pid}`);
-  await mkdir(partial, { recursive: true });
-
-  const started = new Date();
-  const ctx = new RunningStage({
-    name: stage.name,
-    config,
-    options: req.options,
-    dir: partial,
-    inputFiles: req.inputFiles,
-    upstream: plan.upstream,
-    upstreamDir: plan.upstreamDir,
-    log,
-    progress: createProgress({ stage: stage.name, total: plan.upstream?.records_out ?? null, quiet: req.options.quiet }),
-  });
-
+  if (req.status) req.status.partial = partial;
+  let ctx: RunningStage | null = null;
+  let manifest: StageManifest;
+  let droppedTotal = 0;
   try {
-    await stage.run(ctx);
+    await mkdir(partial, { recursive: true });
+    ctx = new RunningStage({
+      name: stage.name,
+      config,
+      options: req.options,
+      dir: partial,
+      inputFiles: req.inputFiles,
+      upstream: plan.upstream,
+      upstreamDir: plan.upstreamDir,
+      log,
+      progress: createProgress({ stage: stage.name, total: plan.upstream?.records_out ?? null, quiet: req.options.quiet }),
+    });
+    manifest = await runIntoPartial(stage, ctx, config, plan, partial);
+    droppedTotal = ctx.droppedTotal;
   } catch (err) {
-    await ctx.abort();
-    await rm(partial, { recursive: true, force: true });
-    if (err instanceof StageStopped) {
-      log.info(`${stage.name.padEnd(8)} stopped: ${err.reason}`);
-      throw err;
-    }
-    throw err;
+    // Nothing of a failed stage is kept (a full disk also gets its space back); the rerun redoes it.
+    await ctx?.abort().catch(() => undefined);
+    await rm(partial, { recursive: true, force: true }).catch(() => undefined);
+    if (err instanceof StageStopped) log.info(`${stage.name.padEnd(8)} stopped: ${err.reason}`);
+    throw stageWriteError(err, stage.name, partial);
   }
+  const old = join(outDir, `.${stage.name}.old-${process.pid}`);
+  await rename(plan.stageDir, old).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
+  await rename(partial, plan.stageDir);
+  await rm(old, { recursive: true, force: true });
+
+  log.info(
+    `${stage.name.padEnd(8)} ${manifest.records_in} in -> ${manifest.records_out} out, ${droppedTotal} dropped${describeDropped(manifest.dropped)} in ${manifest.timings.seconds.toFixed(1)}s`,
+  );
+  return manifest;
+}
+
+/** Runs the stage into its temporary folder and writes the manifest there last (the completion marker). */
+async function runIntoPartial(stage: Stage, ctx: RunningStage, config: PipelineConfig, plan: StagePlan, partial: string): Promise<StageManifest> {
+  const started = new Date();
+  await stage.run(ctx);
   const outputs = await ctx.finish();
 
   const dropped = Object.fromEntries(Object.entries(ctx.dropped).sort(([a], [b]) => a.localeCompare(b)));
   if (ctx.recordsIn !== ctx.recordsOut + ctx.droppedTotal) {
-    await rm(partial, { recursive: true, force: true });
     throw new Error(
       `${stage.name} lost track of records: ${ctx.recordsIn} in but ${ctx.recordsOut} out + ${ctx.droppedTotal} dropped. This is a bug in the stage.`,
     );
@@ -223,17 +243,6 @@ async function runStage(req: RunRequest, stage: Stage, plan: StagePlan): Promise
       seconds: (finished.getTime() - started.getTime()) / 1000,
     },
   };
-  // The manifest is the completion marker: written last, then the folder is swapped into place.
   await writeJsonAtomic(join(partial, 'manifest.json'), manifest);
-  const old = join(outDir, `.${stage.name}.old-${process.pid}`);
-  await rename(plan.stageDir, old).catch((err: NodeJS.ErrnoException) => {
-    if (err.code !== 'ENOENT') throw err;
-  });
-  await rename(partial, plan.stageDir);
-  await rm(old, { recursive: true, force: true });
-
-  log.info(
-    `${stage.name.padEnd(8)} ${manifest.records_in} in -> ${manifest.records_out} out, ${ctx.droppedTotal} dropped${describeDropped(dropped)} in ${manifest.timings.seconds.toFixed(1)}s`,
-  );
   return manifest;
 }
