@@ -9,6 +9,23 @@ export const ExportConfig = z
       })
       .strict()
       .prefault({}),
+    card: z
+      .object({
+        // trajpipe cannot know the terms of the trajectories it reads (each harness run, benchmark and model
+        // has its own), so it claims none: set this to the license you may publish them under.
+        license: z
+          .string()
+          .regex(/^[a-z0-9][a-z0-9.+-]*$/)
+          .default('unknown')
+          .describe('Hugging Face license id for the card (apache-2.0, mit, cc-by-4.0, other, ...); unknown until you set it.'),
+        language: z
+          .array(z.string().min(1))
+          .min(1)
+          .default(['en', 'code'])
+          .describe('Hugging Face language tags: the trajectories are English instructions and source code.'),
+      })
+      .strict()
+      .prefault({}),
     row_group_rows: z.number().int().positive().default(64).describe('Rows per row group: small, because rows hold long strings.'),
     zstd_level: z.number().int().min(1).max(19).default(3),
   })

@@ -19,8 +19,11 @@ export const PipelineConfig = z
   .object({
     name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/).describe('Names the run; the default output folder is data/runs/<name>.'),
     description: z.string().optional(),
-    inputs: z.array(z.string()).default([]).describe('Files, folders or globs, relative to the working directory.'),
-    out: z.string().nullable().default(null).describe('Output folder; null means data/runs/<name>.'),
+    inputs: z
+      .union([z.string().min(1).transform((s) => [s]), z.array(z.string())])
+      .default([])
+      .describe("Files, folders or globs (one, or a list); relative paths in a pipeline file are relative to the file's folder."),
+    out: z.string().nullable().default(null).describe("Output folder, relative to the pipeline file's folder; null means data/runs/<name> under the working directory."),
     runner: RunnerConfig.prefault({}),
     tokenizer: TokenizerConfig.default({ kind: 'tiktoken', encoding: 'o200k_base' }).describe("The student's tokenizer, for length limits and token counts."),
     ingest: IngestConfig.prefault({}),

@@ -1,13 +1,17 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { STAGE_ORDER, type StageName } from '../../schemas/index.js';
-import { UserError, StageStopped } from '../core/errors.js';
+import { UserError, StageStopped, UsageError } from '../core/errors.js';
+import { isSystemError, systemErrorSentence } from '../runner/errors.js';
 import { STAGES } from '../stages/index.js';
 import { validateExport } from '../validate/export.js';
 import { DEFAULT_ROW_CHECKS } from '../validate/checks.js';
 import { runCommand } from './run.js';
 
-/** Exit codes: 0 done, 1 failed (one sentence on stderr), 2 usage, 3 stopped cleanly before the end (resumable). */
+/**
+ * Exit codes: 0 done (or a dry run that printed its estimate), 1 failed (one sentence on stderr), 2 usage,
+ * 3 stopped cleanly before the end (resumable), 130 interrupted by SIGINT or SIGTERM (resumable).
+ */
 async function main(argv: string[]): Promise<number> {
   let code = 0;
   await yargs(argv)
@@ -23,6 +27,7 @@ async function main(argv: string[]): Promise<number> {
           .option('out', { alias: 'o', type: 'string', describe: 'Output folder (default: the pipeline\'s out, or data/runs/<name>).' })
           .option('from', { choices: STAGE_ORDER, describe: 'Rerun this stage and every stage after it.' })
           .option('only', { choices: STAGE_ORDER, describe: 'Run just this stage (skipped if up to date, unless --force).' })
+          .conflicts('from', 'only')
           .option('force', { type: 'boolean', default: false, describe: 'Rerun selected stages even when up to date.' })
           .option('set', { type: 'string', array: true, describe: 'KEY=VALUE override of the pipeline config (dotted key, YAML value); repeatable.' })
           .option('teacher-base-url', { type: 'string', describe: 'OpenAI-compatible teacher endpoint (same as --set label.teacher.base_url=URL).' })
@@ -48,9 +53,17 @@ async function main(argv: string[]): Promise<number> {
         });
         const stopped = outcomes.find((o) => o.status === 'stopped');
         if (stopped && stopped.status === 'stopped') {
-          const next = a['dry-run'] ? 'Run it again without --dry-run to go ahead' : 'Rerun the same command to resume';
-          process.stderr.write(`trajpipe: stopped at ${stopped.stage}: ${stopped.reason}. ${next}.\n`);
-          code = a['dry-run'] ? 0 : 3;
+          if (a['dry-run']) {
+            // A dry run that printed its estimate did what was asked: exit 0 (README, exit codes).
+            process.stderr.write(`${dryRunSentence(stopped.stage, stopped.reason, outcomes.filter((o) => o.status !== 'stopped').map((o) => o.stage))}\n`);
+            return;
+          }
+          process.stderr.write(`trajpipe: stopped at ${stopped.stage}: ${stopped.reason}. Rerun the same command to resume.\n`);
+          code = 3;
+          return;
+        }
+        if (a['dry-run'] && !a.quiet) {
+          process.stderr.write(`trajpipe: dry run: no teacher request was needed (label was up to date or had nothing to send), so the run went to the end; outputs in ${outDir}\n`);
           return;
         }
         if (!a.quiet) process.stderr.write(`trajpipe: done; outputs in ${outDir}\n`);
@@ -62,6 +75,7 @@ async function main(argv: string[]): Promise<number> {
       (y) => y.positional('dir', { type: 'string', demandOption: true, describe: 'An export folder, or a run folder holding export/.' }),
       async (a) => {
         const r = await validateExport(a.dir, DEFAULT_ROW_CHECKS);
+        if (!r.found) throw new UserError(r.errors[0]!);
         const outcomes = Object.entries(r.byOutcome).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
         process.stdout.write(`${r.dir}: ${r.shards} shard(s), ${r.rows} row(s) (${outcomes}), ${r.trainedTurns} trained turn(s)\n`);
         if (r.errors.length) {
@@ -90,11 +104,24 @@ async function main(argv: string[]): Promise<number> {
   return code;
 }
 
+/** What a dry run showed, and what it did not do, in one sentence. */
+function dryRunSentence(stage: string, reason: string, before: string[]): string {
+  const shown = reason.replace(/^dry run: /, '');
+  const ran = before.length ? `; the stages before it (${before.join(', ')}) are complete as usual` : '';
+  return `trajpipe: dry run of ${stage}: ${shown}; nothing was sent to the teacher and nothing of ${stage} or the stages after it was written${ran}. Run it again without --dry-run to go ahead.`;
+}
+
 main(hideBin(process.argv)).then(
   (code) => process.exit(code),
   (err: unknown) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(`trajpipe: ${err.message}\nRun "trajpipe --help" for usage.\n`);
+      process.exit(2);
+    }
     if (err instanceof UserError || err instanceof StageStopped) {
       process.stderr.write(`trajpipe: ${err.message}\n`);
+    } else if (isSystemError(err)) {
+      process.stderr.write(`trajpipe: ${systemErrorSentence(err)}\n`);
     } else {
       process.stderr.write(`trajpipe: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
     }

@@ -1,11 +1,13 @@
+import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { StageName } from '../../schemas/index.js';
 import { loadConfig } from '../config/load.js';
 import { resolveInputs } from '../io/inputs.js';
 import { createLogger } from '../runner/log.js';
-import { runPipeline, type StageOutcome } from '../runner/runner.js';
+import { releaseHeldLocksSync } from '../runner/lock.js';
+import { RunStatus, runPipeline, type StageOutcome } from '../runner/runner.js';
 import { STAGES } from '../stages/index.js';
-import { UserError } from '../core/errors.js';
+import { UsageError, UserError } from '../core/errors.js';
 
 export interface RunArgs {
   pipeline?: string | undefined;
@@ -30,14 +32,30 @@ function shortcutSets(args: RunArgs): string[] {
 }
 
 export async function runCommand(args: RunArgs): Promise<{ outcomes: StageOutcome[]; outDir: string }> {
-  if (args.from && args.only) throw new UserError('Use either --from or --only, not both.');
+  if (args.from && args.only) throw new UsageError('Use either --from or --only, not both.');
+  const status = new RunStatus();
+  let outDir: string | null = null;
+  const removeHandlers = onInterrupt(status, () => interruptedSentence(status, outDir));
+  try {
+    return await runWithin(args, status, (dir) => (outDir = dir));
+  } finally {
+    removeHandlers();
+  }
+}
+
+async function runWithin(args: RunArgs, status: RunStatus, setOutDir: (dir: string) => void): Promise<{ outcomes: StageOutcome[]; outDir: string }> {
   const { config } = await loadConfig(args.pipeline ?? null, [...(args.set ?? []), ...shortcutSets(args)]);
   const inputs = args.input?.length ? args.input : config.inputs;
   if (inputs.length === 0) throw new UserError('No inputs: give --input PATH or list inputs in the pipeline file.');
-  const inputFiles = await resolveInputs(inputs);
-  if (inputFiles.length === 0) throw new UserError(`The inputs (${inputs.join(', ')}) contain no files.`);
   const outDir = resolve(args.out ?? config.out ?? `data/runs/${config.name}`);
   const log = createLogger(args.quiet);
+  let excluded = 0;
+  const inputFiles = await resolveInputs(inputs, process.cwd(), {
+    exclude: [outDir],
+    onExcluded: (folder, n) => (excluded += n) && log.warn(`skipped ${n} file(s) under the output folder ${folder}, which lies inside an input: a run's outputs are never read as its inputs.`),
+  });
+  if (inputFiles.length === 0) throw new UserError(`The inputs (${inputs.join(', ')}) contain no files${excluded ? ` outside the output folder ${outDir}` : ''}.`);
+  setOutDir(outDir);
   log.info(`trajpipe: ${config.name}: ${inputFiles.length} input file(s) -> ${outDir}`);
   const outcomes = await runPipeline({
     config,
@@ -49,6 +67,41 @@ export async function runCommand(args: RunArgs): Promise<{ outcomes: StageOutcom
     force: args.force,
     options: { dryRun: args.dryRun, quiet: args.quiet },
     log,
+    status,
   });
   return { outcomes, outDir };
+}
+
+/** The one sentence an interrupted run leaves: what is complete, and how to go on. */
+export function interruptedSentence(status: RunStatus, outDir: string | null): string {
+  if (outDir === null) return 'trajpipe: interrupted before any stage started; nothing was written; rerun the same command to start again.';
+  const done = status.complete.length ? `${status.complete.join(', ')} ${status.complete.length === 1 ? 'is' : 'are'} complete in ${outDir}` : `no stage is complete in ${outDir} yet`;
+  const during = status.current ? ` during ${status.current} (its partial output is deleted)` : '';
+  return `trajpipe: interrupted${during}; ${done}; rerun the same command to resume.`;
+}
+
+/**
+ * Ctrl-C (SIGINT) or SIGTERM: say what is complete and that the same command resumes, release the lock,
+ * exit 130. Partial stage folders are never trusted, and the next run deletes them.
+ */
+function onInterrupt(status: RunStatus, sentence: () => string): () => void {
+  const handler = (): void => {
+    process.stderr.write(`\n${sentence()}\n`);
+    try {
+      if (status.partial) rmSync(status.partial, { recursive: true, force: true });
+    } catch {
+      // the next run deletes it
+    }
+    releaseHeldLocksSync();
+    process.exit(130);
+  };
+  const early = (globalThis as { __trajpipeEarlyInterrupt?: () => void }).__trajpipeEarlyInterrupt;
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    if (early) process.off(sig, early);
+    process.once(sig, handler);
+  }
+  return () => {
+    process.off('SIGINT', handler);
+    process.off('SIGTERM', handler);
+  };
 }

@@ -1,8 +1,11 @@
 import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
 import { PipelineConfig } from '../../schemas/index.js';
 import { UserError } from '../core/errors.js';
+import { displayPath } from '../io/inputs.js';
+import { suggestKey } from './suggest.js';
 
 export interface LoadedConfig {
   config: PipelineConfig;
@@ -14,9 +17,53 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   const key = issue.path.length ? issue.path.join('.') : '(top level)';
   if (issue.code === 'unrecognized_keys') {
     const keys = (issue as { keys: string[] }).keys;
-    return `${key === '(top level)' ? '' : key + ': '}unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')}`;
+    const named = keys.map((k) => {
+      const hint = suggestKey(PipelineConfig, issue.path, k);
+      return `"${k}"${hint ? ` (did you mean "${hint}"?)` : ''}`;
+    });
+    return `${key === '(top level)' ? '' : key + ': '}unknown key${keys.length > 1 ? 's' : ''} ${named.join(', ')}`;
   }
   return `${key}: ${issue.message}`;
+}
+
+/**
+ * Config keys holding paths. Written in a pipeline file, they are relative to the file's folder (so a
+ * pipeline means the same from any working directory); given with --set or on the command line they
+ * are relative to the working directory. label.cache_dir is resolved by the label stage itself.
+ */
+export const PATH_KEYS = [
+  'inputs',
+  'out',
+  'tokenizer.path',
+  'ingest.labels',
+  'filter.decontaminate.ids',
+  'dedup.semantic.cache_dir',
+  'label.teacher.instructions_file',
+  'label.teacher.tokenizer.path',
+] as const;
+
+const GLOB_START = /^[!]/;
+
+/** A path of a pipeline file as the run uses it: relative to the working directory when inside it. */
+function fromFile(dir: string, value: unknown): unknown {
+  if (typeof value !== 'string' || value === '' || isAbsolute(value) || GLOB_START.test(value)) return value;
+  return displayPath(resolve(dir, value));
+}
+
+/** Rewrites the path keys of a pipeline file's raw mapping against the file's folder. */
+export function resolveFilePaths(raw: Record<string, unknown>, file: string): void {
+  const dir = dirname(resolve(file));
+  for (const dotted of PATH_KEYS) {
+    const keys = dotted.split('.');
+    let node: unknown = raw;
+    for (const k of keys.slice(0, -1)) node = node && typeof node === 'object' && !Array.isArray(node) ? (node as Record<string, unknown>)[k] : undefined;
+    if (!node || typeof node !== 'object' || Array.isArray(node)) continue;
+    const obj = node as Record<string, unknown>;
+    const last = keys[keys.length - 1]!;
+    if (!(last in obj)) continue;
+    const v = obj[last];
+    obj[last] = Array.isArray(v) ? v.map((x) => fromFile(dir, x)) : fromFile(dir, v);
+  }
 }
 
 /** Sets a dotted path in a plain object, creating intermediate objects. */
@@ -65,6 +112,7 @@ export async function loadConfig(file: string | null, sets: readonly string[] = 
       throw new UserError(`${file} is not valid YAML${where}: ${(err as Error).message.split('\n')[0]}.`);
     }
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new UserError(`${file} must hold a mapping of config keys.`);
+    resolveFilePaths(raw as Record<string, unknown>, file);
   }
   for (const s of sets) {
     const [key, value] = parseSet(s);

@@ -10,3 +10,8 @@ export class StageStopped extends Error {
     super(reason);
   }
 }
+
+/** Misuse of the command line (options that cannot go together): exit code 2, like yargs' own errors. */
+export class UsageError extends UserError {
+  override name = 'UsageError';
+}

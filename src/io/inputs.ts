@@ -20,8 +20,38 @@ async function walk(dir: string, out: string[]): Promise<void> {
   }
 }
 
+export interface ResolveOptions {
+  /**
+   * Folders whose files are never inputs (the run's output folder: with --out inside an input folder,
+   * each run would otherwise read the previous run's outputs). Absolute, or relative to cwd.
+   */
+  exclude?: readonly string[];
+  /** Told how many files under an excluded folder were left out. */
+  onExcluded?: (folder: string, files: number) => void;
+}
+
+const isInside = (file: string, folder: string) => {
+  const rel = relative(folder, file);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+};
+
 /** Expands files, folders (recursively) and globs into a sorted, de-duplicated list of files. */
-export async function resolveInputs(patterns: readonly string[], cwd = process.cwd()): Promise<string[]> {
+export async function resolveInputs(patterns: readonly string[], cwd = process.cwd(), opts: ResolveOptions = {}): Promise<string[]> {
+  const found = await expandInputs(patterns, cwd);
+  const exclude = (opts.exclude ?? []).map((d) => resolve(cwd, d));
+  if (exclude.length === 0) return found;
+  const kept: string[] = [];
+  const left = new Map<string, number>();
+  for (const f of found) {
+    const folder = exclude.find((d) => isInside(resolve(cwd, f), d));
+    if (folder === undefined) kept.push(f);
+    else left.set(folder, (left.get(folder) ?? 0) + 1);
+  }
+  for (const [folder, n] of left) opts.onExcluded?.(folder, n);
+  return kept;
+}
+
+async function expandInputs(patterns: readonly string[], cwd: string): Promise<string[]> {
   const files = new Set<string>();
   for (const pattern of patterns) {
     if (isDynamicPattern(pattern)) {

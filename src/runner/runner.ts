@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StageManifest, SCHEMA_VERSION, STAGE_ORDER, type PipelineConfig, type StageName } from '../../schemas/index.js';
 import { hashValue } from '../core/hash.js';
@@ -7,6 +7,8 @@ import { writeJsonAtomic } from '../io/atomic.js';
 import { RunningStage } from './context.js';
 import { fingerprintDependencies, fingerprintInputFiles } from './fingerprint.js';
 import { acquireLock } from './lock.js';
+import { removeCacheLeftovers, removeRunLeftovers } from './cleanup.js';
+import { stageWriteError } from './errors.js';
 import { createProgress } from './progress.js';
 import { codeVersion } from './version.js';
 import type { Logger } from './log.js';
@@ -22,6 +24,24 @@ export interface RunRequest {
   force?: boolean;
   options: RunOptions;
   log: Logger;
+  /** Kept up to date while the run goes, for the message of an interrupted run. */
+  status?: RunStatus;
+}
+
+/** Which stages of this run are complete in the output folder, and which one is being written. */
+export class RunStatus {
+  current: StageName | null = null;
+  /** The temporary folder the current stage writes into, if it runs (not when it is up to date). */
+  partial: string | null = null;
+  readonly complete: StageName[] = [];
+  begin(stage: StageName): void {
+    this.current = stage;
+  }
+  finish(stage: StageName): void {
+    this.complete.push(stage);
+    this.current = null;
+    this.partial = null;
+  }
 }
 
 export type StageOutcome =
@@ -38,16 +58,6 @@ export async function readManifest(stageDir: string): Promise<StageManifest | nu
   } catch {
     return null;
   }
-}
-
-/** Leftovers of a killed run are never trusted: they are deleted before a stage starts. */
-async function removePartials(outDir: string, stage: string): Promise<void> {
-  const entries = await readdir(outDir).catch(() => [] as string[]);
-  await Promise.all(
-    entries
-      .filter((e) => e.startsWith(`.${stage}.partial-`) || e.startsWith(`.${stage}.old-`))
-      .map((e) => rm(join(outDir, e), { recursive: true, force: true })),
-  );
 }
 
 function describeDropped(dropped: Record<string, number>): string {
@@ -89,6 +99,9 @@ export async function runPipeline(req: RunRequest): Promise<StageOutcome[]> {
   const release = await acquireLock(outDir);
   const outcomes: StageOutcome[] = [];
   try {
+    // Leftovers of killed runs are never trusted; they go before any stage, up to date or not.
+    const leftovers = await removeRunLeftovers(outDir);
+    if (leftovers.length) log.info(`trajpipe: removed ${leftovers.length} leftover(s) of an interrupted run in ${outDir}: ${leftovers.join(', ')}`);
     let upstream: StageManifest | null = null;
     let upstreamDir: string | null = null;
     const upstreamRejects: [string, Record<string, number>][] = [];
@@ -96,6 +109,9 @@ export async function runPipeline(req: RunRequest): Promise<StageOutcome[]> {
       if (upstream) upstreamRejects.push([upstream.stage, upstream.dropped]);
       const stage = req.stages[i]!;
       const stageDir = join(outDir, stage.name);
+      const cacheLeftovers = await removeCacheLeftovers(stage.cacheDirs?.(config) ?? []);
+      if (cacheLeftovers) log.info(`${stage.name.padEnd(8)} removed ${cacheLeftovers} temporary file(s) that interrupted runs left in its cache`);
+      req.status?.begin(stage.name);
       const existing = await readManifest(stageDir);
       const inputFingerprint = upstream
         ? upstream.output_fingerprint
@@ -110,6 +126,7 @@ export async function runPipeline(req: RunRequest): Promise<StageOutcome[]> {
         if (existing.fingerprint !== fingerprint) log.warn(`${stage.name} output in ${outDir} is out of date with the config; using it anyway because of --${req.only ? 'only' : 'from'}.`);
         upstream = existing;
         upstreamDir = stageDir;
+        req.status?.finish(stage.name);
         continue;
       }
 
@@ -119,6 +136,7 @@ export async function runPipeline(req: RunRequest): Promise<StageOutcome[]> {
         outcomes.push({ stage: stage.name, status: 'skipped', manifest: existing, reason: 'fingerprint unchanged' });
         upstream = existing;
         upstreamDir = stageDir;
+        req.status?.finish(stage.name);
         continue;
       }
 
@@ -131,6 +149,7 @@ export async function runPipeline(req: RunRequest): Promise<StageOutcome[]> {
         return outcomes;
       }
       outcomes.push({ stage: stage.name, status: 'ran', manifest });
+      req.status?.finish(stage.name);
       upstream = manifest;
       upstreamDir = stageDir;
     }
@@ -151,39 +170,54 @@ interface StagePlan {
 
 async function runStage(req: RunRequest, stage: Stage, plan: StagePlan): Promise<StageManifest> {
   const { outDir, config, log } = req;
-  await removePartials(outDir, stage.name);
   const partial = join(outDir, `.${stage.name}.partial-${process.pid}`);
-  await mkdir(partial, { recursive: true });
-
-  const started = new Date();
-  const ctx = new RunningStage({
-    name: stage.name,
-    config,
-    options: req.options,
-    dir: partial,
-    inputFiles: req.inputFiles,
-    upstream: plan.upstream,
-    upstreamDir: plan.upstreamDir,
-    log,
-    progress: createProgress({ stage: stage.name, total: plan.upstream?.records_out ?? null, quiet: req.options.quiet }),
-  });
-
+  if (req.status) req.status.partial = partial;
+  let ctx: RunningStage | null = null;
+  let manifest: StageManifest;
+  let droppedTotal = 0;
   try {
-    await stage.run(ctx);
+    await mkdir(partial, { recursive: true });
+    ctx = new RunningStage({
+      name: stage.name,
+      config,
+      options: req.options,
+      dir: partial,
+      inputFiles: req.inputFiles,
+      upstream: plan.upstream,
+      upstreamDir: plan.upstreamDir,
+      log,
+      progress: createProgress({ stage: stage.name, total: plan.upstream?.records_out ?? null, quiet: req.options.quiet }),
+    });
+    manifest = await runIntoPartial(stage, ctx, config, plan, partial);
+    droppedTotal = ctx.droppedTotal;
   } catch (err) {
-    await ctx.abort();
-    await rm(partial, { recursive: true, force: true });
-    if (err instanceof StageStopped) {
-      log.info(`${stage.name.padEnd(8)} stopped: ${err.reason}`);
-      throw err;
-    }
-    throw err;
+    // Nothing of a failed stage is kept (a full disk also gets its space back); the rerun redoes it.
+    await ctx?.abort().catch(() => undefined);
+    await rm(partial, { recursive: true, force: true }).catch(() => undefined);
+    if (err instanceof StageStopped) log.info(`${stage.name.padEnd(8)} stopped: ${err.reason}`);
+    throw stageWriteError(err, stage.name, partial);
   }
+  const old = join(outDir, `.${stage.name}.old-${process.pid}`);
+  await rename(plan.stageDir, old).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
+  await rename(partial, plan.stageDir);
+  await rm(old, { recursive: true, force: true });
+
+  log.info(
+    `${stage.name.padEnd(8)} ${manifest.records_in} in -> ${manifest.records_out} out, ${droppedTotal} dropped${describeDropped(manifest.dropped)} in ${manifest.timings.seconds.toFixed(1)}s`,
+  );
+  return manifest;
+}
+
+/** Runs the stage into its temporary folder and writes the manifest there last (the completion marker). */
+async function runIntoPartial(stage: Stage, ctx: RunningStage, config: PipelineConfig, plan: StagePlan, partial: string): Promise<StageManifest> {
+  const started = new Date();
+  await stage.run(ctx);
   const outputs = await ctx.finish();
 
   const dropped = Object.fromEntries(Object.entries(ctx.dropped).sort(([a], [b]) => a.localeCompare(b)));
   if (ctx.recordsIn !== ctx.recordsOut + ctx.droppedTotal) {
-    await rm(partial, { recursive: true, force: true });
     throw new Error(
       `${stage.name} lost track of records: ${ctx.recordsIn} in but ${ctx.recordsOut} out + ${ctx.droppedTotal} dropped. This is a bug in the stage.`,
     );
@@ -209,17 +243,6 @@ async function runStage(req: RunRequest, stage: Stage, plan: StagePlan): Promise
       seconds: (finished.getTime() - started.getTime()) / 1000,
     },
   };
-  // The manifest is the completion marker: written last, then the folder is swapped into place.
   await writeJsonAtomic(join(partial, 'manifest.json'), manifest);
-  const old = join(outDir, `.${stage.name}.old-${process.pid}`);
-  await rename(plan.stageDir, old).catch((err: NodeJS.ErrnoException) => {
-    if (err.code !== 'ENOENT') throw err;
-  });
-  await rename(partial, plan.stageDir);
-  await rm(old, { recursive: true, force: true });
-
-  log.info(
-    `${stage.name.padEnd(8)} ${manifest.records_in} in -> ${manifest.records_out} out, ${ctx.droppedTotal} dropped${describeDropped(dropped)} in ${manifest.timings.seconds.toFixed(1)}s`,
-  );
   return manifest;
 }

@@ -63,5 +63,10 @@ export interface Stage {
   extraInputFiles?(config: PipelineConfig, inputFiles: readonly string[]): Promise<string[]>;
   /** Small files the output depends on (benchmark lists, label files): their content is fingerprinted. */
   dependencyFiles?(config: PipelineConfig): string[];
+  /**
+   * Folders outside the run folder the stage writes into atomically (response caches): the frame removes
+   * temporary files that dead runs left there before the stage runs or is found up to date.
+   */
+  cacheDirs?(config: PipelineConfig): string[];
   run(ctx: StageContext): Promise<void>;
 }

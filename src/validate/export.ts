@@ -15,6 +15,8 @@ export interface ValidationReport {
   byOutcome: Record<string, number>;
   trainedTurns: number;
   errors: string[];
+  /** False when dir holds no export at all (nothing else was checked; errors holds the one reason). */
+  found: boolean;
 }
 
 /** A check on one row, beyond its schema; returns a problem or null. Issue-specific invariants register here. */
@@ -41,13 +43,20 @@ export async function findExportDir(dir: string): Promise<string> {
 /** Checks every shard of an export against the manifest, the Parquet schema, the row schema and the row checks. */
 export async function validateExport(dirArg: string, checks: RowCheck[] = [], maxErrors = 50): Promise<ValidationReport> {
   const dir = await findExportDir(dirArg);
-  const report: ValidationReport = { dir, shards: 0, rows: 0, byOutcome: {}, trainedTurns: 0, errors: [] };
+  const report: ValidationReport = { dir, shards: 0, rows: 0, byOutcome: {}, trainedTurns: 0, errors: [], found: true };
   const fail = (m: string) => {
     if (report.errors.length < maxErrors) report.errors.push(m);
   };
+  const where = await stat(dir).catch(() => null);
+  if (!where?.isDirectory()) {
+    report.found = false;
+    fail(where ? `${dir} is a file, not an export folder.` : `${dir} does not exist.`);
+    return report;
+  }
   const manifest = await readManifest(dir);
   if (!manifest || manifest.stage !== 'export') {
-    fail(`${dir} has no valid export manifest.json; is it an export folder?`);
+    report.found = false;
+    fail(`${dir} has no valid export manifest.json; is it an export folder (or a run folder holding export/)?`);
     return report;
   }
   const expectedSchema = schemaKey(SFT_PARQUET_SCHEMA);

@@ -104,5 +104,6 @@ export const dedupStage: Stage = {
   summary: 'Removes exact and near-duplicate tasks and runs (MinHash LSH, optional embeddings), and caps runs per task.',
   version: '1',
   configSlice: dedupSlice,
+  cacheDirs: (config) => [resolve(config.dedup.semantic.cache_dir)],
   run: (ctx) => (ctx.config.dedup.enabled ? runDedup(ctx) : passThrough(ctx)),
 };

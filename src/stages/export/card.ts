@@ -40,6 +40,25 @@ export interface CardInput {
   lineage: readonly StageManifest[];
   exportConfig: unknown;
   exportDropped: Record<string, number>;
+  /** Hugging Face license id (export.card.license; 'unknown' until the user says). */
+  license: string;
+  /** Hugging Face language tags (export.card.language). */
+  language: readonly string[];
+}
+
+/** The Hugging Face size category of a dataset of n rows. */
+export function sizeCategory(n: number): string {
+  const steps: [number, string][] = [
+    [1e3, 'n<1K'],
+    [1e4, '1K<n<10K'],
+    [1e5, '10K<n<100K'],
+    [1e6, '100K<n<1M'],
+    [1e7, '1M<n<10M'],
+    [1e8, '10M<n<100M'],
+    [1e9, '100M<n<1B'],
+  ];
+  for (const [limit, label] of steps) if (n < limit) return label;
+  return 'n>1B';
 }
 
 const sortedEntries = (r: Record<string, number>) => Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
@@ -57,11 +76,20 @@ function countTable(title: string, counts: Record<string, number>, total: number
   return table([title, 'rows', 'share'], sortedEntries(counts).map(([k, v]) => [k, v, pct(v, total)]));
 }
 
+function licenseNote(input: CardInput): string {
+  return input.license === 'unknown'
+    ? `**License: unknown.** trajpipe does not know the terms of the trajectories it read (harness runs, benchmarks and the models that produced them each have their own); set \`export.card.license\` before publishing.\n`
+    : '';
+}
+
 function frontMatter(input: CardInput): string {
   const meta = {
     pretty_name: input.name,
-    tags: ['trajpipe', 'sft', 'agent-trajectories', 'credit-assignment', 'loss-masks'],
+    license: input.license,
+    language: [...input.language],
+    size_categories: [sizeCategory(input.tally.rows)],
     task_categories: ['text-generation'],
+    tags: ['trajpipe', 'sft', 'agent-trajectories', 'credit-assignment', 'loss-masks', 'tool-calling'],
     configs: [{ config_name: 'default', data_files: [{ split: 'train', path: 'data/train-*.parquet' }] }],
     dataset_info: {
       features: input.features,
@@ -179,22 +207,40 @@ swift sft \\
   --max_length 32768
 \`\`\`
 
-**TRL**: \`SFTTrainer(assistant_only_loss=True)\` trains every assistant turn, which would train the failed runs' turns
-after their peak. Tokenize with the \`loss\` flags instead and hand the trainer the masks:
+**TRL** (checked against TRL's SFTTrainer and transformers 5 documentation, not run here): \`assistant_only_loss=True\` trains
+every assistant turn, which would train the failed runs' turns after their peak. Tokenize with the \`loss\` flags instead: a
+dataset that already has \`input_ids\` is not tokenized again, and TRL's collator sets the labels to -100 wherever
+\`assistant_masks\` is 0. The \`tools\` column is a JSON string (or null) and goes to the chat template as \`tools=\`;
+chat templates expect tool-call \`arguments\` as a mapping, while the rows keep the JSON string the model wrote.
 
 \`\`\`python
+import json
 from datasets import load_dataset
 from transformers import AutoTokenizer
 from trl import SFTConfig, SFTTrainer
 
-tok = AutoTokenizer.from_pretrained("Qwen/Qwen2.5-7B-Instruct")
+MODEL = "Qwen/Qwen2.5-7B-Instruct"
+tok = AutoTokenizer.from_pretrained(MODEL)
+KEYS = ("role", "content", "reasoning_content", "tool_calls", "tool_call_id", "name")
+
+def chat_message(m):
+    out = {k: m[k] for k in KEYS if m.get(k) is not None}
+    for call in out.get("tool_calls") or []:
+        try:
+            call["function"]["arguments"] = json.loads(call["function"]["arguments"])
+        except (TypeError, ValueError):
+            pass  # not JSON: left as the model wrote it
+    return out
 
 def tokenize(row):
-    msgs = [{k: v for k, v in m.items() if k in ("role", "content", "tool_calls", "tool_call_id", "name") and v is not None}
-            for m in row["messages"]]
+    tools = json.loads(row["tools"]) if row["tools"] else None
+    msgs = [chat_message(m) for m in row["messages"]]
     ids, mask = [], []
     for i, m in enumerate(row["messages"]):
-        upto = tok.apply_chat_template(msgs[: i + 1], tokenize=True)   # assumes the template renders prefixes stably
+        # transformers 5 returns a BatchEncoding here; return_dict=True gives the same on 4.x.
+        upto = tok.apply_chat_template(msgs[: i + 1], tools=tools, tokenize=True, return_dict=True)["input_ids"]
+        if upto[: len(ids)] != ids:
+            raise ValueError("the chat template does not render this conversation's prefixes stably (e.g. it drops past reasoning)")
         new = upto[len(ids):]
         ids += new
         mask += [1 if m["loss"] else 0] * len(new)
@@ -202,8 +248,9 @@ def tokenize(row):
 
 ds = load_dataset("parquet", data_files={"train": "data/train-*.parquet"}, split="train")
 ds = ds.map(tokenize, remove_columns=ds.column_names)
-trainer = SFTTrainer(model="Qwen/Qwen2.5-7B-Instruct", train_dataset=ds,
-                     args=SFTConfig(output_dir="out", assistant_only_loss=True, max_length=32768))
+trainer = SFTTrainer(model=MODEL, processing_class=tok, train_dataset=ds,
+                     args=SFTConfig(output_dir="out", max_length=32768))
+trainer.train()
 \`\`\`
 
 The datasets and DuckDB snippets are checked against trajpipe's own exports; the trainer configs follow each
@@ -224,6 +271,7 @@ export function renderCard(input: CardInput): string {
     frontMatter(input),
     `# ${input.name}\n`,
     input.description ? `${input.description}\n` : '',
+    licenseNote(input),
     `Credit-assignment SFT data made by trajpipe ${input.packageVersion} (record schema ${input.schemaVersion}). ` +
       `Resolved runs are trained on every agent turn. A failed run is trained only on its agent turns up to the peak of its ` +
       `hindsight value curve (the last moment it could still have succeeded), never on its submitting turn; see docs/segmentation.md.\n`,
@@ -234,9 +282,13 @@ export function renderCard(input: CardInput): string {
       `- \`curve_shape\`, \`labeler\`, \`prompt_version\`, \`outcome\` (\`resolved\` / \`failed\` / \`unknown\`), \`source\` (harness/format), \`teacher_model\` (the model that produced the run), \`metadata\` (JSON: task, source file and record, peak and critical step).\n` +
       `- By default a failed run's messages end with its last trained turn: with causal attention, later turns cannot change the loss on earlier ones.\n`,
     `## Contents\n\n${t.rows} rows in ${input.shards.length} shard(s).\n\n` +
-      table(['outcome', 'rows', 'assistant turns exported', 'trained turns', 'trained share'], outcomeRows),
+      table(['outcome', 'rows', 'assistant turns exported', 'trained turns', 'trained / exported'], outcomeRows) +
+      (t.byOutcome['failed']
+        ? `\nA failed run's messages end with its last trained turn (the rest is cut), so nearly every assistant turn *exported* for it is trained; ` +
+          `how many of the turns the run actually *took* are trained is below.\n`
+        : ''),
     `## Agent turns recovered from failed runs\n\n` +
-      `${f.rows} failed run(s) are exported. They took ${f.agentTurns} agent turns; ${f.trainedTurns} of them (${pct(f.trainedTurns, f.agentTurns)}) are trained, ` +
+      `${f.rows} failed run(s) are exported. They took ${f.agentTurns} agent turns; ${f.trainedTurns} of them (${pct(f.trainedTurns, f.agentTurns)} of the turns taken) are trained, ` +
       `signal that outcome-filtered SFT would have thrown away. ${f.messagesCut} message(s) after the trained spans were cut.\n`,
     shapesSection(input),
     `## By harness\n\n` + countTable('harness', t.byHarness, t.rows),

@@ -124,6 +124,8 @@ export const exportStage: Stage = {
       lineage: await readLineage(ctx.dir, ctx.upstream),
       exportConfig: exportSlice(ctx.config),
       exportDropped: dropped,
+      license: cfg.card.license,
+      language: cfg.card.language,
     });
     await writeFile(join(ctx.dir, 'README.md'), card);
   },

@@ -36,6 +36,7 @@ export const labelStage: Stage = {
   summary: 'Estimates, per agent step, the hindsight probability that a failed run would still succeed.',
   version: '1',
   configSlice: labelConfigSlice,
+  cacheDirs: (config) => [config.label.cache_dir],
   dependencyFiles: (config) => (config.label.teacher.base_url && config.label.teacher.instructions_file ? [config.label.teacher.instructions_file] : []),
   run: runLabel,
 };
