@@ -5,7 +5,12 @@ import { retryAfterMs } from './limits.js';
 /** The JSON body of one chat-completions request, exactly as sent (and hashed for the cache key). */
 export type ChatRequestBody = Record<string, unknown> & { model: string; messages: unknown[] };
 
-export type TeacherErrorKind = 'rate-limit' | 'server' | 'timeout' | 'connection' | 'rejected' | 'fatal';
+/**
+ * rate-limit, server (5xx, 408, 409), timeout, connection, invalid-body (a 200 that is not a chat completion):
+ * the teacher's trouble, retried. rejected (other 4xx): this request's own trouble. fatal (401/403/404):
+ * the configuration's, every request would fail the same way.
+ */
+export type TeacherErrorKind = 'rate-limit' | 'server' | 'timeout' | 'connection' | 'invalid-body' | 'rejected' | 'fatal';
 
 /** A failed request, classified for the retry policy. Its message never holds the key (see redactor). */
 export class TeacherRequestError extends Error {
@@ -20,7 +25,7 @@ export class TeacherRequestError extends Error {
   }
 
   get retryable(): boolean {
-    return this.kind === 'rate-limit' || this.kind === 'server' || this.kind === 'timeout' || this.kind === 'connection';
+    return this.kind !== 'rejected' && this.kind !== 'fatal';
   }
 }
 

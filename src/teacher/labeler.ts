@@ -5,7 +5,7 @@ import { countMessageTokens, type TokenCounter } from '../core/tokenizer.js';
 import { answerJsonSchema, parseResponseBody } from './answer.js';
 import { CACHE_FORMAT } from './cache.js';
 import { TeacherRequestError, type ChatRequestBody } from './client.js';
-import { compactionLadder, renderPrompt } from './prompt.js';
+import { compactionLadder, neutralise, renderPrompt } from './prompt.js';
 import type { TeacherRequester } from './requester.js';
 import { summariseSamples } from './samples.js';
 
@@ -34,6 +34,16 @@ export interface RequestPlan {
 /** A rough completion size: a value is a few tokens, plus the JSON around them. */
 export function expectedCompletionTokens(steps: number): number {
   return 16 + steps * 5;
+}
+
+/**
+ * The rendered messages with a note closing the user message (not a second user message: some chat
+ * templates refuse two user turns in a row) saying which attempt this is and what was wrong before.
+ */
+function withReaskNote(messages: ChatRequestBody['messages'], attempt: number, problem: string, steps: number): ChatRequestBody['messages'] {
+  const last = messages[messages.length - 1] as { role: string; content: string };
+  const note = `(Attempt ${attempt + 1}: the previous answer could not be used: ${neutralise(problem).slice(0, 300)}. Return only {"values": [...]} with exactly ${steps} numbers in [0, 1].)`;
+  return [...messages.slice(0, -1), { ...last, content: `${last.content}\n\n${note}` }];
 }
 
 export class TeacherLabeler {
@@ -73,13 +83,16 @@ export class TeacherLabeler {
 
   /**
    * The requests of one attempt. The key hashes the exact body (model, messages, parameters, schema) with
-   * the prompt version; the sample and attempt numbers keep K separate requests and re-asks apart.
+   * the prompt version; the sample and attempt numbers keep K separate requests and re-asks apart. A re-ask
+   * tells the teacher what was wrong with the last answer, so its body differs: a deterministic server
+   * would otherwise repeat the same invalid answer to the same bytes.
    */
-  plan(run: PreparedRun, attempt: number, have: number): RequestPlan[] {
+  plan(run: PreparedRun, attempt: number, have: number, problem: string | null = null): RequestPlan[] {
     const need = this.cfg.samples - have;
     const perRequest = this.cfg.samples_mode === 'n' ? [need] : Array.from({ length: need }, () => 1);
+    const messages = attempt > 0 ? withReaskNote(run.messages, attempt, problem ?? 'unknown problem', run.steps) : run.messages;
     return perRequest.map((n, j) => {
-      const body: ChatRequestBody = { model: this.model, messages: run.messages, temperature: this.temperature };
+      const body: ChatRequestBody = { model: this.model, messages, temperature: this.temperature };
       if (n > 1) body.n = n;
       if (this.cfg.max_tokens !== null) body.max_tokens = this.cfg.max_tokens;
       if (this.cfg.response_format === 'json_schema') {
@@ -100,7 +113,7 @@ export class TeacherLabeler {
     const problems: string[] = [];
     const K = this.cfg.samples;
     for (let attempt = 0; attempt <= this.cfg.max_invalid_retries && samples.length < K; attempt++) {
-      const plans = this.plan(run, attempt, samples.length);
+      const plans = this.plan(run, attempt, samples.length, problems[problems.length - 1] ?? null);
       let answers;
       try {
         answers = await Promise.all(plans.map((p) => requester.get(p.key, p.body, p.expectedTokens)));

@@ -19,6 +19,8 @@ export type Fault =
   | 'garbage-body'
   | 'echo-key-500'
   | 'echo-key-ok'
+  | 'html'
+  | 'not-completion'
   | '400';
 
 export interface FakeTeacherOptions {
@@ -30,6 +32,11 @@ export interface FakeTeacherOptions {
   retryAfter?: string;
   /** false: ignore n and return one choice, like servers without n. */
   supportsN?: boolean;
+  /**
+   * Deterministic server: the k-th DISTINCT request body of a task gets the k-th fault, and a body seen
+   * before gets the same fault again (instead of counting every request).
+   */
+  perDistinctBody?: boolean;
 }
 
 export interface SeenRequest {
@@ -75,6 +82,7 @@ function directive(task: string, name: string): string[] | null {
 
 export async function startFakeTeacher(opts: FakeTeacherOptions = {}): Promise<FakeTeacher> {
   const perTask = new Map<string, number>();
+  const bodies = new Map<string, number>();
   const state: FakeTeacher = { url: '', requests: [], inFlight: 0, maxInFlight: 0, answered: 0, close: async () => {} };
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -90,8 +98,18 @@ export async function startFakeTeacher(opts: FakeTeacherOptions = {}): Promise<F
     }
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
     const { task, steps } = taskOf(body);
-    const asked = perTask.get(task) ?? 0;
-    perTask.set(task, asked + 1);
+    const raw = Buffer.concat(chunks).toString('utf8');
+    let asked: number;
+    if (opts.perDistinctBody) {
+      asked = bodies.get(raw) ?? perTask.get(task) ?? 0;
+      if (!bodies.has(raw)) {
+        bodies.set(raw, asked);
+        perTask.set(task, asked + 1);
+      }
+    } else {
+      asked = perTask.get(task) ?? 0;
+      perTask.set(task, asked + 1);
+    }
     const faults = (directive(task, 'faults') ?? ['ok']) as Fault[];
     const fault = faults[Math.min(asked, faults.length - 1)]!;
     const authorization = req.headers.authorization;
@@ -118,6 +136,12 @@ export async function startFakeTeacher(opts: FakeTeacherOptions = {}): Promise<F
       case 'slow':
         await sleep(opts.slowMs ?? 2_000);
         break;
+      case 'html':
+        if (!res.destroyed) res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body><h1>502 Bad Gateway</h1>proxy error</body></html>');
+        state.answered++;
+        return;
+      case 'not-completion':
+        return json(200, { error: { message: 'upstream overloaded' } });
       case 'garbage-body':
         if (!res.destroyed) res.writeHead(200, { 'content-type': 'application/json' }).end('{"choices": [ {"mess');
         state.answered++;
