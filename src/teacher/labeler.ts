@@ -5,7 +5,7 @@ import { countMessageTokens, type TokenCounter } from '../core/tokenizer.js';
 import { answerJsonSchema, parseResponseBody } from './answer.js';
 import { CACHE_FORMAT } from './cache.js';
 import { TeacherRequestError, type ChatRequestBody } from './client.js';
-import { compactionLadder, neutralise, renderPrompt } from './prompt.js';
+import { BUILTIN_INSTRUCTIONS, BUILTIN_INSTRUCTIONS_UNKNOWN_OUTCOME, compactionLadder, neutralise, promptVersionFor, renderPrompt } from './prompt.js';
 import type { TeacherRequester } from './requester.js';
 import { summariseSamples } from './samples.js';
 
@@ -21,6 +21,8 @@ export interface PreparedRun {
   /** 0: configured head/tail only; higher: further compaction was needed. */
   compaction: number;
   clipped: number;
+  /** The prompt version for this run's outcome (part of its cache keys and of its row). */
+  promptVersion: string;
 }
 
 export interface RequestPlan {
@@ -49,10 +51,15 @@ function withReaskNote(messages: ChatRequestBody['messages'], attempt: number, p
 export class TeacherLabeler {
   readonly model: string;
 
+  /**
+   * `instructions` are for failed runs; unknown-outcome runs (labelled only with segment.unknown_outcome:
+   * as-failed) get `unknownOutcomeInstructions`, by default the built-in ones when `instructions` are built in.
+   */
   constructor(
     private readonly cfg: TeacherConfig,
     private readonly instructions: string,
     private readonly counter: TokenCounter,
+    private readonly unknownOutcomeInstructions = instructions === BUILTIN_INSTRUCTIONS ? BUILTIN_INSTRUCTIONS_UNKNOWN_OUTCOME : instructions,
   ) {
     if (!cfg.model) throw new Error('TeacherLabeler needs a model');
     this.model = cfg.model;
@@ -71,11 +78,14 @@ export class TeacherLabeler {
       minChars: this.cfg.compact_min_chars,
     });
     let tokens = 0;
+    const unknown = record.outcome.resolved === null;
+    const instructions = unknown ? this.unknownOutcomeInstructions : this.instructions;
+    const promptVersion = promptVersionFor(this.cfg.prompt_version, record.outcome.resolved);
     for (let level = 0; level < ladder.length; level++) {
-      const rendered = renderPrompt({ instructions: this.instructions, record, clip: ladder[level]! });
+      const rendered = renderPrompt({ instructions, record, clip: ladder[level]! });
       tokens = countMessageTokens(this.counter, rendered.messages);
       if (tokens <= this.cfg.max_prompt_tokens) {
-        return { steps: record.steps.length, messages: rendered.messages, promptTokens: tokens, compaction: level, clipped: rendered.clipped };
+        return { steps: record.steps.length, messages: rendered.messages, promptTokens: tokens, compaction: level, clipped: rendered.clipped, promptVersion };
       }
     }
     return { tooLong: tokens };
@@ -101,7 +111,7 @@ export class TeacherLabeler {
         body.response_format = { type: 'json_object' };
       }
       const sample = this.cfg.samples_mode === 'n' ? have : have + j;
-      const key = hashValue({ format: CACHE_FORMAT, prompt_version: this.cfg.prompt_version, body, sample, attempt });
+      const key = hashValue({ format: CACHE_FORMAT, prompt_version: run.promptVersion, body, sample, attempt });
       return { key, body, choices: n, expectedTokens: run.promptTokens + n * expectedCompletionTokens(run.steps) };
     });
   }
@@ -157,7 +167,7 @@ export class TeacherLabeler {
     const values: StepValues = {
       labeler: 'teacher',
       model: this.model,
-      prompt_version: this.cfg.prompt_version,
+      prompt_version: run.promptVersion,
       values: summary.values,
       samples: K > 1 ? samples : null,
       spread: summary.spread,

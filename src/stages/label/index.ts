@@ -15,9 +15,21 @@ import { setUpTeacher, type TeacherSetup } from './teacher.js';
 export function labelConfigSlice(config: PipelineConfig): unknown {
   const l = config.label;
   if (!l.enabled) return { enabled: false };
-  if (!l.teacher.base_url) return { enabled: true, labeler: 'heuristic', version: HEURISTIC_VERSION };
+  // Which runs get a curve depends on segment.unknown_outcome; added only when set, so other fingerprints stay put.
+  const unknown = labelsUnknownOutcome(config) ? { unknown_outcome: 'as-failed' } : {};
+  if (!l.teacher.base_url) return { enabled: true, labeler: 'heuristic', version: HEURISTIC_VERSION, ...unknown };
   const { base_url: _url, api_key_env: _env, ...teacher } = l.teacher;
-  return { enabled: true, labeler: 'teacher', teacher: { ...teacher, tokenizer: teacher.tokenizer ?? config.tokenizer } };
+  return { enabled: true, labeler: 'teacher', teacher: { ...teacher, tokenizer: teacher.tokenizer ?? config.tokenizer }, ...unknown };
+}
+
+/** Segment cuts unknown-outcome runs like failed ones only with a curve, so label must give them one. */
+function labelsUnknownOutcome(config: PipelineConfig): boolean {
+  return config.segment.unknown_outcome === 'as-failed';
+}
+
+/** Whether a run gets a value curve: failed runs, and unknown-outcome runs when segment will cut them. */
+function wantsCurve(record: PipelineRecord, config: PipelineConfig): boolean {
+  return record.outcome.resolved === false || (record.outcome.resolved === null && labelsUnknownOutcome(config));
 }
 
 interface Item {
@@ -48,9 +60,10 @@ async function runLabel(ctx: StageContext): Promise<void> {
 
   const labelOne = async (record: PipelineRecord): Promise<Item> => {
     if (!cfg.enabled) return { record, result: null, passReason: 'label-disabled' };
-    if (record.outcome.resolved !== false) return { record, result: null, passReason: record.outcome.resolved ? 'resolved' : 'no-outcome-label' };
+    if (!wantsCurve(record, ctx.config)) return { record, result: null, passReason: record.outcome.resolved ? 'resolved' : 'no-outcome-label' };
     if (record.steps.length === 0) {
-      return { record, result: { kind: 'rejected', reason: 'no-steps', message: 'the failed run has no agent step to label' } };
+      const what = record.outcome.resolved === null ? 'the run (outcome unknown, labelled because segment.unknown_outcome is as-failed)' : 'the failed run';
+      return { record, result: { kind: 'rejected', reason: 'no-steps', message: `${what} has no agent step to label` } };
     }
     if (!teacher) return { record, result: { kind: 'labelled', values: heuristicValues(record) } };
     const prepared = teacher.labeler.prepare(record);
@@ -119,6 +132,7 @@ async function output(ctx: StageContext, item: Item): Promise<void> {
     return;
   }
   ctx.count('runs', 'labelled');
+  ctx.count('labelled_by_outcome', record.outcome.resolved === null ? 'unknown' : 'failed');
   for (const flag of result.values.flags) ctx.count('flags', flag);
   await ctx.emit({ ...record, values: result.values });
 }
@@ -127,7 +141,7 @@ async function output(ctx: StageContext, item: Item): Promise<void> {
 async function dryRun(ctx: StageContext, teacher: TeacherSetup | null): Promise<never> {
   let eligible = 0;
   if (!teacher) {
-    for await (const r of ctx.records({ count: false })) if (r.outcome.resolved === false && r.steps.length) eligible++;
+    for await (const r of ctx.records({ count: false })) if (wantsCurve(r, ctx.config) && r.steps.length) eligible++;
     throw new StageStopped(`dry run: ${eligible} failed run(s) would be labelled by the heuristic labeler, offline: 0 requests, no cost`);
   }
   let requests = 0;
@@ -136,7 +150,7 @@ async function dryRun(ctx: StageContext, teacher: TeacherSetup | null): Promise<
   let promptTokens = 0;
   let completionTokens = 0;
   for await (const r of ctx.records({ count: false })) {
-    if (r.outcome.resolved !== false || r.steps.length === 0) continue;
+    if (!wantsCurve(r, ctx.config) || r.steps.length === 0) continue;
     eligible++;
     const prepared = teacher.labeler.prepare(r);
     if ('tooLong' in prepared) {
