@@ -89,7 +89,11 @@ export const LabelConfig = z
     enabled: z.boolean().default(true),
     teacher: TeacherConfig.prefault({}),
     limits: TeacherLimits.prefault({}),
-    cache_dir: z.string().default('data/cache/teacher').describe('Response cache shared across runs.'),
+    cache_dir: z
+      .string()
+      .min(1)
+      .default('cache/teacher')
+      .describe("Response cache; a relative path is taken from the run's output folder (not the working directory). Give an absolute path to share it across output folders."),
   })
   .strict();
 

@@ -37,6 +37,8 @@ export interface FakeTeacherOptions {
    * before gets the same fault again (instead of counting every request).
    */
   perDistinctBody?: boolean;
+  /** Port to listen on (default: any free one). */
+  port?: number;
 }
 
 export interface SeenRequest {
@@ -178,7 +180,7 @@ export async function startFakeTeacher(opts: FakeTeacherOptions = {}): Promise<F
       if (!res.headersSent) res.writeHead(500).end();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(opts.port ?? 0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   state.url = `http://127.0.0.1:${port}/v1`;
   state.close = () =>

@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 import type { PipelineConfig, PipelineRecord } from '../../../schemas/index.js';
 import type { Stage, StageContext } from '../../runner/stage.js';
 import { StageStopped } from '../../core/errors.js';
@@ -54,7 +55,8 @@ export const labelStage: Stage = {
 
 async function runLabel(ctx: StageContext): Promise<void> {
   const cfg = ctx.config.label;
-  const teacher = cfg.enabled && cfg.teacher.base_url ? await setUpTeacher(ctx.config) : null;
+  // The stage writes into <out>/.label.partial-*, so its parent is the run's output folder.
+  const teacher = cfg.enabled && cfg.teacher.base_url ? await setUpTeacher(ctx.config, dirname(ctx.dir)) : null;
   if (teacher && !teacher.haveKey) ctx.log.warn(`label: $${cfg.teacher.api_key_env} is not set; requests carry a placeholder key (enough for a local vLLM or SGLang server).`);
   if (ctx.options.dryRun && cfg.enabled) await dryRun(ctx, teacher);
 
@@ -106,7 +108,7 @@ async function runLabel(ctx: StageContext): Promise<void> {
   if (teacher) {
     ctx.setStat('model', cfg.teacher.model);
     ctx.setStat('teacher', teacher.accounts.toJSON());
-    ctx.setStat('cache', { dir: cfg.cache_dir, corrupt_entries_ignored: teacher.cache.corrupt });
+    ctx.setStat('cache', { dir: teacher.cache.dir, corrupt_entries_ignored: teacher.cache.corrupt });
   }
   progress.finish();
 }
