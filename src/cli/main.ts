@@ -6,6 +6,7 @@ import { STAGES } from '../stages/index.js';
 import { validateExport } from '../validate/export.js';
 import { DEFAULT_ROW_CHECKS } from '../validate/checks.js';
 import { runCommand } from './run.js';
+import { scrubUrlsInText } from '../core/endpoint.js';
 
 /** Exit codes: 0 done, 1 failed (one sentence on stderr), 2 usage, 3 stopped cleanly before the end (resumable). */
 async function main(argv: string[]): Promise<number> {
@@ -49,7 +50,7 @@ async function main(argv: string[]): Promise<number> {
         const stopped = outcomes.find((o) => o.status === 'stopped');
         if (stopped && stopped.status === 'stopped') {
           const next = a['dry-run'] ? 'Run it again without --dry-run to go ahead' : 'Rerun the same command to resume';
-          process.stderr.write(`trajpipe: stopped at ${stopped.stage}: ${stopped.reason}. ${next}.\n`);
+          process.stderr.write(`trajpipe: stopped at ${stopped.stage}: ${scrubUrlsInText(stopped.reason)}. ${next}.\n`);
           code = a['dry-run'] ? 0 : 3;
           return;
         }
@@ -94,9 +95,9 @@ main(hideBin(process.argv)).then(
   (code) => process.exit(code),
   (err: unknown) => {
     if (err instanceof UserError || err instanceof StageStopped) {
-      process.stderr.write(`trajpipe: ${err.message}\n`);
+      process.stderr.write(`trajpipe: ${scrubUrlsInText(err.message)}\n`);
     } else {
-      process.stderr.write(`trajpipe: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
+      process.stderr.write(`trajpipe: internal error: ${scrubUrlsInText((err as Error)?.stack ?? String(err))}\n`);
     }
     process.exit(1);
   },

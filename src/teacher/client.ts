@@ -1,6 +1,7 @@
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import { retryAfterMs } from './limits.js';
+import { scrubUrlsInText, splitEndpoint } from '../core/endpoint.js';
 
 /** The JSON body of one chat-completions request, exactly as sent (and hashed for the cache key). */
 export type ChatRequestBody = Record<string, unknown> & { model: string; messages: unknown[] };
@@ -40,6 +41,12 @@ export function redactor(secrets: readonly (string | undefined)[]): (text: strin
   return (text) => list.reduce((t, s) => t.split(s).join('[redacted]'), text);
 }
 
+/** For error messages: the secrets redacted and every URL quoted in them stripped of credentials and query. */
+function messageRedactor(secrets: readonly (string | undefined)[]): (text: string) => string {
+  const redact = redactor(secrets);
+  return (text) => scrubUrlsInText(redact(text));
+}
+
 /** Placeholder sent when no key is set: local vLLM and SGLang servers accept any. */
 const NO_KEY = 'EMPTY';
 
@@ -54,9 +61,13 @@ export interface OpenAITransportOptions {
  * cool-down and count every attempt), and the raw body is returned unparsed so it can be cached as sent.
  */
 export function createOpenAITransport(opts: OpenAITransportOptions): TeacherTransport {
-  const redact = redactor([opts.apiKey]);
+  // A query in the base URL (Azure's ?api-version=) goes with every request; the SDK would glue paths after it.
+  const endpoint = splitEndpoint(opts.baseURL);
+  const redactBody = redactor([opts.apiKey, ...endpoint.secrets]);
+  const redact = messageRedactor([opts.apiKey, ...endpoint.secrets]);
   const client = new OpenAI({
-    baseURL: opts.baseURL,
+    baseURL: endpoint.baseURL,
+    ...(Object.keys(endpoint.query).length ? { defaultQuery: endpoint.query } : {}),
     apiKey: opts.apiKey ?? NO_KEY,
     maxRetries: 0,
     logLevel: 'off',
@@ -75,7 +86,7 @@ export function createOpenAITransport(opts: OpenAITransportOptions): TeacherTran
           .create(body as unknown as ChatCompletionCreateParamsNonStreaming, { signal: controller.signal, timeout: timeoutMs + 1_000 })
           .asResponse();
         // The timeout covers the whole body too: a server that stalls mid-answer is a timeout, not a hang.
-        return redact(await response.text());
+        return redactBody(await response.text());
       } catch (err) {
         throw classify(err, timedOut, timeoutMs, redact);
       } finally {

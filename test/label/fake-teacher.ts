@@ -48,6 +48,8 @@ export interface SeenRequest {
   at: number;
   body: Record<string, unknown>;
   authorization: string | undefined;
+  /** The query string the request came with ('' when none). */
+  query: string;
 }
 
 export interface FakeTeacher {
@@ -94,7 +96,8 @@ export async function startFakeTeacher(opts: FakeTeacherOptions = {}): Promise<F
     res.on('close', () => state.inFlight--);
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    if (req.url !== '/v1/chat/completions') {
+    const url = new URL(req.url ?? '/', 'http://fake');
+    if (url.pathname !== '/v1/chat/completions') {
       res.writeHead(404).end();
       return;
     }
@@ -115,7 +118,7 @@ export async function startFakeTeacher(opts: FakeTeacherOptions = {}): Promise<F
     const faults = (directive(task, 'faults') ?? ['ok']) as Fault[];
     const fault = faults[Math.min(asked, faults.length - 1)]!;
     const authorization = req.headers.authorization;
-    state.requests.push({ task, steps, fault, at: Date.now(), body, authorization });
+    state.requests.push({ task, steps, fault, at: Date.now(), body, authorization, query: url.search });
 
     const delay = (opts.latencyMs ?? 0) + Number(directive(task, 'delay')?.[0] ?? 0);
     if (delay) await sleep(delay);

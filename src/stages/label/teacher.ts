@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { PipelineConfig } from '../../../schemas/index.js';
 import { UserError } from '../../core/errors.js';
+import { scrubUrl, splitEndpoint } from '../../core/endpoint.js';
 import { loadTokenCounter } from '../../core/tokenizer.js';
 import { TeacherAccounts } from '../../teacher/accounting.js';
 import { ResponseCache } from '../../teacher/cache.js';
@@ -21,12 +22,7 @@ export interface TeacherSetup {
 
 /** The URL without credentials or query, for messages. */
 export function describeEndpoint(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname}`;
-  } catch {
-    return '(invalid URL)';
-  }
+  return scrubUrl(url);
 }
 
 export async function loadInstructions(config: PipelineConfig): Promise<string> {
@@ -53,6 +49,11 @@ export async function setUpTeacher(config: PipelineConfig, outDir: string, trans
   const { teacher, limits, cache_dir } = config.label;
   if (!teacher.base_url) throw new Error('setUpTeacher without base_url');
   if (!teacher.model) throw new UserError('label.teacher.base_url is set but label.teacher.model is not: name the teacher model (or --teacher-model).');
+  if (splitEndpoint(teacher.base_url).hasCredentials) {
+    throw new UserError(
+      `label.teacher.base_url (${scrubUrl(teacher.base_url)}) holds user:password@, which HTTP clients refuse to send; put the key in the environment variable named by label.teacher.api_key_env instead.`,
+    );
+  }
   const apiKey = process.env[teacher.api_key_env] || undefined;
   const counter = await loadTokenCounter(teacher.tokenizer ?? config.tokenizer);
   const labeler = new TeacherLabeler(teacher, await loadInstructions(config), counter);
