@@ -63,7 +63,12 @@ export const TeacherLimits = z
     rpm: PositiveOrNull.describe('Requests per minute; null: no limit.'),
     tpm: PositiveOrNull.describe('Tokens (prompt + expected completion) per minute; null: no limit.'),
     timeout_s: z.number().positive().default(300).describe('Per-request timeout, the whole answer included.'),
-    max_retries: z.number().int().nonnegative().default(6).describe('Retries of a request after 429, 5xx, timeouts and dropped connections.'),
+    max_retries: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(6)
+      .describe('Retries of a request after 429, 5xx, timeouts, dropped connections and 200s that are not chat completions.'),
     backoff_base_s: z.number().positive().default(1),
     backoff_max_s: z.number().positive().default(60),
     stop_after_failures: z
@@ -71,7 +76,7 @@ export const TeacherLimits = z
       .int()
       .positive()
       .default(10)
-      .describe('Consecutive requests failing after all retries before the stage stops (resumably) instead of rejecting more runs.'),
+      .describe("Runs in a row whose requests failed for the run's own reasons (4xx, or failing alone while the teacher answers others) before the stage stops resumably: that many suggest a configuration fault."),
     price_prompt_per_mtok: z.number().nonnegative().default(0).describe('Price per million prompt tokens, for the cost estimate.'),
     price_completion_per_mtok: z.number().nonnegative().default(0),
     max_cost: PositiveOrNull.describe('Stop the stage cleanly once the estimated cost reaches this.'),
@@ -84,7 +89,11 @@ export const LabelConfig = z
     enabled: z.boolean().default(true),
     teacher: TeacherConfig.prefault({}),
     limits: TeacherLimits.prefault({}),
-    cache_dir: z.string().default('data/cache/teacher').describe('Response cache shared across runs.'),
+    cache_dir: z
+      .string()
+      .min(1)
+      .default('cache/teacher')
+      .describe("Response cache; a relative path is taken from the run's output folder (not the working directory). Give an absolute path to share it across output folders."),
   })
   .strict();
 

@@ -7,6 +7,7 @@ import { STAGES } from '../stages/index.js';
 import { validateExport } from '../validate/export.js';
 import { DEFAULT_ROW_CHECKS } from '../validate/checks.js';
 import { runCommand } from './run.js';
+import { scrubUrlsInText } from '../core/endpoint.js';
 
 /**
  * Exit codes: 0 done (or a dry run that printed its estimate), 1 failed (one sentence on stderr), 2 usage,
@@ -58,7 +59,7 @@ async function main(argv: string[]): Promise<number> {
             process.stderr.write(`${dryRunSentence(stopped.stage, stopped.reason, outcomes.filter((o) => o.status !== 'stopped').map((o) => o.stage))}\n`);
             return;
           }
-          process.stderr.write(`trajpipe: stopped at ${stopped.stage}: ${stopped.reason}. Rerun the same command to resume.\n`);
+          process.stderr.write(`trajpipe: stopped at ${stopped.stage}: ${scrubUrlsInText(stopped.reason)}. Rerun the same command to resume.\n`);
           code = 3;
           return;
         }
@@ -106,7 +107,7 @@ async function main(argv: string[]): Promise<number> {
 
 /** What a dry run showed, and what it did not do, in one sentence. */
 function dryRunSentence(stage: string, reason: string, before: string[]): string {
-  const shown = reason.replace(/^dry run: /, '');
+  const shown = scrubUrlsInText(reason).replace(/^dry run: /, '');
   const ran = before.length ? `; the stages before it (${before.join(', ')}) are complete as usual` : '';
   return `trajpipe: dry run of ${stage}: ${shown}; nothing was sent to the teacher and nothing of ${stage} or the stages after it was written${ran}. Run it again without --dry-run to go ahead.`;
 }
@@ -119,11 +120,11 @@ main(hideBin(process.argv)).then(
       process.exit(2);
     }
     if (err instanceof UserError || err instanceof StageStopped) {
-      process.stderr.write(`trajpipe: ${err.message}\n`);
+      process.stderr.write(`trajpipe: ${scrubUrlsInText(err.message)}\n`);
     } else if (isSystemError(err)) {
       process.stderr.write(`trajpipe: ${systemErrorSentence(err)}\n`);
     } else {
-      process.stderr.write(`trajpipe: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
+      process.stderr.write(`trajpipe: internal error: ${scrubUrlsInText((err as Error)?.stack ?? String(err))}\n`);
     }
     process.exit(1);
   },

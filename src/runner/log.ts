@@ -1,4 +1,9 @@
-/** Logs go to stderr so stdout stays free for command output (validate's report, stages' list). */
+import { scrubUrlsInText } from '../core/endpoint.js';
+
+/**
+ * Logs go to stderr so stdout stays free for command output (validate's report, stages' list). No line shows
+ * an endpoint's credentials or query string.
+ */
 export interface Logger {
   info(message: string): void;
   warn(message: string): void;
@@ -7,9 +12,9 @@ export interface Logger {
 export function createLogger(quiet: boolean): Logger {
   return {
     info: (m) => {
-      if (!quiet) process.stderr.write(m + '\n');
+      if (!quiet) process.stderr.write(scrubUrlsInText(m) + '\n');
     },
-    warn: (m) => process.stderr.write(`warning: ${m}\n`),
+    warn: (m) => process.stderr.write(`warning: ${scrubUrlsInText(m)}\n`),
   };
 }
 

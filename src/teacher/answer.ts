@@ -120,6 +120,24 @@ export interface ParsedResponse {
   completionTokens: number;
 }
 
+/**
+ * Why a 200 body is not a chat completion (an HTML page from a proxy, a JSON error object, a cut-off body),
+ * or null when it is one. Only bodies passing this are cached: anything else is the teacher's failure, retried.
+ */
+export function completionProblem(raw: string): string | null {
+  let body: unknown;
+  try {
+    body = JSON.parse(raw);
+  } catch {
+    const start = raw.trimStart().slice(0, 1);
+    return start === '<' ? 'a body that is not JSON (an HTML page?)' : raw.trim() === '' ? 'an empty body' : 'a body that is not JSON';
+  }
+  const parsed = ChatCompletionBody.safeParse(body);
+  if (parsed.success) return null;
+  const issue = parsed.error.issues[0];
+  return `JSON that is not a chat completion (${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'})`;
+}
+
 /** Parses a raw response body as stored in the cache. A body that is not a chat completion gives one failed choice. */
 export function parseResponseBody(raw: string, steps: number): ParsedResponse {
   let body: unknown;

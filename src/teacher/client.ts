@@ -1,11 +1,17 @@
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import { retryAfterMs } from './limits.js';
+import { scrubUrlsInText, splitEndpoint } from '../core/endpoint.js';
 
 /** The JSON body of one chat-completions request, exactly as sent (and hashed for the cache key). */
 export type ChatRequestBody = Record<string, unknown> & { model: string; messages: unknown[] };
 
-export type TeacherErrorKind = 'rate-limit' | 'server' | 'timeout' | 'connection' | 'rejected' | 'fatal';
+/**
+ * rate-limit, server (5xx, 408, 409), timeout, connection, invalid-body (a 200 that is not a chat completion):
+ * the teacher's trouble, retried. rejected (other 4xx): this request's own trouble. fatal (401/403/404):
+ * the configuration's, every request would fail the same way.
+ */
+export type TeacherErrorKind = 'rate-limit' | 'server' | 'timeout' | 'connection' | 'invalid-body' | 'rejected' | 'fatal';
 
 /** A failed request, classified for the retry policy. Its message never holds the key (see redactor). */
 export class TeacherRequestError extends Error {
@@ -20,7 +26,7 @@ export class TeacherRequestError extends Error {
   }
 
   get retryable(): boolean {
-    return this.kind === 'rate-limit' || this.kind === 'server' || this.kind === 'timeout' || this.kind === 'connection';
+    return this.kind !== 'rejected' && this.kind !== 'fatal';
   }
 }
 
@@ -33,6 +39,12 @@ export interface TeacherTransport {
 export function redactor(secrets: readonly (string | undefined)[]): (text: string) => string {
   const list = secrets.filter((s): s is string => typeof s === 'string' && s.length >= 4);
   return (text) => list.reduce((t, s) => t.split(s).join('[redacted]'), text);
+}
+
+/** For error messages: the secrets redacted and every URL quoted in them stripped of credentials and query. */
+function messageRedactor(secrets: readonly (string | undefined)[]): (text: string) => string {
+  const redact = redactor(secrets);
+  return (text) => scrubUrlsInText(redact(text));
 }
 
 /** Placeholder sent when no key is set: local vLLM and SGLang servers accept any. */
@@ -49,9 +61,13 @@ export interface OpenAITransportOptions {
  * cool-down and count every attempt), and the raw body is returned unparsed so it can be cached as sent.
  */
 export function createOpenAITransport(opts: OpenAITransportOptions): TeacherTransport {
-  const redact = redactor([opts.apiKey]);
+  // A query in the base URL (Azure's ?api-version=) goes with every request; the SDK would glue paths after it.
+  const endpoint = splitEndpoint(opts.baseURL);
+  const redactBody = redactor([opts.apiKey, ...endpoint.secrets]);
+  const redact = messageRedactor([opts.apiKey, ...endpoint.secrets]);
   const client = new OpenAI({
-    baseURL: opts.baseURL,
+    baseURL: endpoint.baseURL,
+    ...(Object.keys(endpoint.query).length ? { defaultQuery: endpoint.query } : {}),
     apiKey: opts.apiKey ?? NO_KEY,
     maxRetries: 0,
     logLevel: 'off',
@@ -70,7 +86,7 @@ export function createOpenAITransport(opts: OpenAITransportOptions): TeacherTran
           .create(body as unknown as ChatCompletionCreateParamsNonStreaming, { signal: controller.signal, timeout: timeoutMs + 1_000 })
           .asResponse();
         // The timeout covers the whole body too: a server that stalls mid-answer is a timeout, not a hang.
-        return redact(await response.text());
+        return redactBody(await response.text());
       } catch (err) {
         throw classify(err, timedOut, timeoutMs, redact);
       } finally {

@@ -5,7 +5,7 @@ import { countMessageTokens, type TokenCounter } from '../core/tokenizer.js';
 import { answerJsonSchema, parseResponseBody } from './answer.js';
 import { CACHE_FORMAT } from './cache.js';
 import { TeacherRequestError, type ChatRequestBody } from './client.js';
-import { compactionLadder, renderPrompt } from './prompt.js';
+import { BUILTIN_INSTRUCTIONS, BUILTIN_INSTRUCTIONS_UNKNOWN_OUTCOME, compactionLadder, neutralise, promptVersionFor, renderPrompt } from './prompt.js';
 import type { TeacherRequester } from './requester.js';
 import { summariseSamples } from './samples.js';
 
@@ -21,6 +21,8 @@ export interface PreparedRun {
   /** 0: configured head/tail only; higher: further compaction was needed. */
   compaction: number;
   clipped: number;
+  /** The prompt version for this run's outcome (part of its cache keys and of its row). */
+  promptVersion: string;
 }
 
 export interface RequestPlan {
@@ -36,13 +38,28 @@ export function expectedCompletionTokens(steps: number): number {
   return 16 + steps * 5;
 }
 
+/**
+ * The rendered messages with a note closing the user message (not a second user message: some chat
+ * templates refuse two user turns in a row) saying which attempt this is and what was wrong before.
+ */
+function withReaskNote(messages: ChatRequestBody['messages'], attempt: number, problem: string, steps: number): ChatRequestBody['messages'] {
+  const last = messages[messages.length - 1] as { role: string; content: string };
+  const note = `(Attempt ${attempt + 1}: the previous answer could not be used: ${neutralise(problem).slice(0, 300)}. Return only {"values": [...]} with exactly ${steps} numbers in [0, 1].)`;
+  return [...messages.slice(0, -1), { ...last, content: `${last.content}\n\n${note}` }];
+}
+
 export class TeacherLabeler {
   readonly model: string;
 
+  /**
+   * `instructions` are for failed runs; unknown-outcome runs (labelled only with segment.unknown_outcome:
+   * as-failed) get `unknownOutcomeInstructions`, by default the built-in ones when `instructions` are built in.
+   */
   constructor(
     private readonly cfg: TeacherConfig,
     private readonly instructions: string,
     private readonly counter: TokenCounter,
+    private readonly unknownOutcomeInstructions = instructions === BUILTIN_INSTRUCTIONS ? BUILTIN_INSTRUCTIONS_UNKNOWN_OUTCOME : instructions,
   ) {
     if (!cfg.model) throw new Error('TeacherLabeler needs a model');
     this.model = cfg.model;
@@ -61,11 +78,14 @@ export class TeacherLabeler {
       minChars: this.cfg.compact_min_chars,
     });
     let tokens = 0;
+    const unknown = record.outcome.resolved === null;
+    const instructions = unknown ? this.unknownOutcomeInstructions : this.instructions;
+    const promptVersion = promptVersionFor(this.cfg.prompt_version, record.outcome.resolved);
     for (let level = 0; level < ladder.length; level++) {
-      const rendered = renderPrompt({ instructions: this.instructions, record, clip: ladder[level]! });
+      const rendered = renderPrompt({ instructions, record, clip: ladder[level]! });
       tokens = countMessageTokens(this.counter, rendered.messages);
       if (tokens <= this.cfg.max_prompt_tokens) {
-        return { steps: record.steps.length, messages: rendered.messages, promptTokens: tokens, compaction: level, clipped: rendered.clipped };
+        return { steps: record.steps.length, messages: rendered.messages, promptTokens: tokens, compaction: level, clipped: rendered.clipped, promptVersion };
       }
     }
     return { tooLong: tokens };
@@ -73,13 +93,16 @@ export class TeacherLabeler {
 
   /**
    * The requests of one attempt. The key hashes the exact body (model, messages, parameters, schema) with
-   * the prompt version; the sample and attempt numbers keep K separate requests and re-asks apart.
+   * the prompt version; the sample and attempt numbers keep K separate requests and re-asks apart. A re-ask
+   * tells the teacher what was wrong with the last answer, so its body differs: a deterministic server
+   * would otherwise repeat the same invalid answer to the same bytes.
    */
-  plan(run: PreparedRun, attempt: number, have: number): RequestPlan[] {
+  plan(run: PreparedRun, attempt: number, have: number, problem: string | null = null): RequestPlan[] {
     const need = this.cfg.samples - have;
     const perRequest = this.cfg.samples_mode === 'n' ? [need] : Array.from({ length: need }, () => 1);
+    const messages = attempt > 0 ? withReaskNote(run.messages, attempt, problem ?? 'unknown problem', run.steps) : run.messages;
     return perRequest.map((n, j) => {
-      const body: ChatRequestBody = { model: this.model, messages: run.messages, temperature: this.temperature };
+      const body: ChatRequestBody = { model: this.model, messages, temperature: this.temperature };
       if (n > 1) body.n = n;
       if (this.cfg.max_tokens !== null) body.max_tokens = this.cfg.max_tokens;
       if (this.cfg.response_format === 'json_schema') {
@@ -88,7 +111,7 @@ export class TeacherLabeler {
         body.response_format = { type: 'json_object' };
       }
       const sample = this.cfg.samples_mode === 'n' ? have : have + j;
-      const key = hashValue({ format: CACHE_FORMAT, prompt_version: this.cfg.prompt_version, body, sample, attempt });
+      const key = hashValue({ format: CACHE_FORMAT, prompt_version: run.promptVersion, body, sample, attempt });
       return { key, body, choices: n, expectedTokens: run.promptTokens + n * expectedCompletionTokens(run.steps) };
     });
   }
@@ -100,7 +123,7 @@ export class TeacherLabeler {
     const problems: string[] = [];
     const K = this.cfg.samples;
     for (let attempt = 0; attempt <= this.cfg.max_invalid_retries && samples.length < K; attempt++) {
-      const plans = this.plan(run, attempt, samples.length);
+      const plans = this.plan(run, attempt, samples.length, problems[problems.length - 1] ?? null);
       let answers;
       try {
         answers = await Promise.all(plans.map((p) => requester.get(p.key, p.body, p.expectedTokens)));
@@ -144,7 +167,7 @@ export class TeacherLabeler {
     const values: StepValues = {
       labeler: 'teacher',
       model: this.model,
-      prompt_version: this.cfg.prompt_version,
+      prompt_version: run.promptVersion,
       values: summary.values,
       samples: K > 1 ? samples : null,
       spread: summary.spread,

@@ -5,7 +5,7 @@ import { TeacherAccounts } from './accounting.js';
 import type { ResponseCache } from './cache.js';
 import { TeacherRequestError, type ChatRequestBody, type TeacherTransport } from './client.js';
 import { CoolDown, MinuteBudget, backoffMs, realClock, type Clock } from './limits.js';
-import { readUsage } from './answer.js';
+import { completionProblem, readUsage } from './answer.js';
 
 export interface RequesterOptions {
   transport: TeacherTransport;
@@ -39,7 +39,10 @@ export class TeacherRequester {
   private readonly clock: Clock;
   private readonly random: () => number;
   private readonly inFlight = new Map<string, Promise<Answer>>();
+  /** Requests of this run's fault (4xx, or failing alone while the teacher answers others) in a row. */
   private consecutiveFailures = 0;
+  /** Valid answers received so far: a request that keeps failing while this grows fails for its own reasons. */
+  private successes = 0;
   private stopReason: string | null = null;
   /** A misconfiguration (401/403/404): reported as such even when other requests saw only the stop it caused. */
   fatal: UserError | null = null;
@@ -64,10 +67,12 @@ export class TeacherRequester {
 
   async get(key: string, body: ChatRequestBody, expectedTokens: number): Promise<Answer> {
     const raw = await this.o.cache.get(key);
-    if (raw !== null) {
+    // An entry that is not a chat completion (written by an older version) is a miss, never an answer.
+    if (raw !== null && completionProblem(raw) === null) {
       this.o.accounts.cacheHits++;
       return { raw, cached: true };
     }
+    if (raw !== null) this.o.cache.corrupt++;
     let pending = this.inFlight.get(key);
     if (!pending) {
       pending = this.fetchFresh(key, body, expectedTokens).finally(() => this.inFlight.delete(key));
@@ -92,6 +97,7 @@ export class TeacherRequester {
 
   private async fetchFresh(key: string, body: ChatRequestBody, expectedTokens: number): Promise<Answer> {
     const { limits, accounts } = this.o;
+    const successesBefore = this.successes;
     for (let attempt = 0; ; attempt++) {
       this.checkCanSend();
       try {
@@ -113,7 +119,11 @@ export class TeacherRequester {
             throw err;
           }
         });
+        // A 200 that is not a chat completion (a proxy's HTML page) is a failed request: retried, never cached.
+        const problem = completionProblem(raw);
+        if (problem) throw new TeacherRequestError('invalid-body', `HTTP 200 with ${problem}`, 200, null);
         this.consecutiveFailures = 0;
+        this.successes++;
         const usage = readUsage(raw);
         accounts.promptTokens += usage.promptTokens || expectedTokens;
         accounts.completionTokens += usage.completionTokens;
@@ -129,17 +139,36 @@ export class TeacherRequester {
           );
           throw this.fatal;
         }
-        if (!err.retryable || attempt >= limits.max_retries) {
-          accounts.failures++;
-          if (++this.consecutiveFailures >= limits.stop_after_failures) {
-            this.stop(`the teacher at ${this.o.endpoint} failed ${this.consecutiveFailures} requests in a row (last: ${err.message})`);
-          }
-          throw err;
+        if (err.retryable && attempt < limits.max_retries) {
+          // After a 429 everyone waits out the same cool-down (set above); other errors back off alone.
+          if (err.kind === 'rate-limit') await this.coolDown.wait();
+          else await this.clock.sleep(err.retryAfterMs ?? this.backoff(attempt));
+          continue;
         }
-        // After a 429 everyone waits out the same cool-down (set above); other errors back off alone.
-        if (err.kind === 'rate-limit') await this.coolDown.wait();
-        else await this.clock.sleep(err.retryAfterMs ?? this.backoff(attempt));
+        accounts.failures++;
+        throw this.blame(err, attempt + 1, this.successes > successesBefore);
       }
     }
+  }
+
+  /**
+   * Whose fault a request failing for good is. The run's (the error is returned and the run rejected): a 4xx
+   * such as a prompt over the server's context, or a 5xx, timeout, dropped connection or bad body that
+   * persisted for this request while the teacher answered others meanwhile. The teacher's (the stage stops,
+   * resumably, and a rerun asks again): the same errors when nothing else got through either, and 429s.
+   */
+  private blame(err: TeacherRequestError, attempts: number, teacherAnsweredOthers: boolean): Error {
+    const runsFault = err.kind === 'rejected' || (err.kind !== 'rate-limit' && teacherAnsweredOthers);
+    if (!runsFault) {
+      this.stop(`the teacher at ${this.o.endpoint} failed a request ${attempts} time(s) in a row and answered nothing else meanwhile (last: ${err.message})`);
+      return new StageStopped(this.stopReason!);
+    }
+    if (++this.consecutiveFailures >= this.o.limits.stop_after_failures) {
+      this.stop(
+        `the teacher at ${this.o.endpoint} refused ${this.consecutiveFailures} runs' requests in a row (last: ${err.message}); ` +
+          `check label.teacher.response_format and label.teacher.max_prompt_tokens against what the endpoint accepts`,
+      );
+    }
+    return err;
   }
 }

@@ -19,6 +19,8 @@ export type Fault =
   | 'garbage-body'
   | 'echo-key-500'
   | 'echo-key-ok'
+  | 'html'
+  | 'not-completion'
   | '400';
 
 export interface FakeTeacherOptions {
@@ -30,6 +32,13 @@ export interface FakeTeacherOptions {
   retryAfter?: string;
   /** false: ignore n and return one choice, like servers without n. */
   supportsN?: boolean;
+  /**
+   * Deterministic server: the k-th DISTINCT request body of a task gets the k-th fault, and a body seen
+   * before gets the same fault again (instead of counting every request).
+   */
+  perDistinctBody?: boolean;
+  /** Port to listen on (default: any free one). */
+  port?: number;
 }
 
 export interface SeenRequest {
@@ -39,6 +48,8 @@ export interface SeenRequest {
   at: number;
   body: Record<string, unknown>;
   authorization: string | undefined;
+  /** The query string the request came with ('' when none). */
+  query: string;
 }
 
 export interface FakeTeacher {
@@ -75,6 +86,7 @@ function directive(task: string, name: string): string[] | null {
 
 export async function startFakeTeacher(opts: FakeTeacherOptions = {}): Promise<FakeTeacher> {
   const perTask = new Map<string, number>();
+  const bodies = new Map<string, number>();
   const state: FakeTeacher = { url: '', requests: [], inFlight: 0, maxInFlight: 0, answered: 0, close: async () => {} };
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -84,18 +96,29 @@ export async function startFakeTeacher(opts: FakeTeacherOptions = {}): Promise<F
     res.on('close', () => state.inFlight--);
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    if (req.url !== '/v1/chat/completions') {
+    const url = new URL(req.url ?? '/', 'http://fake');
+    if (url.pathname !== '/v1/chat/completions') {
       res.writeHead(404).end();
       return;
     }
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
     const { task, steps } = taskOf(body);
-    const asked = perTask.get(task) ?? 0;
-    perTask.set(task, asked + 1);
+    const raw = Buffer.concat(chunks).toString('utf8');
+    let asked: number;
+    if (opts.perDistinctBody) {
+      asked = bodies.get(raw) ?? perTask.get(task) ?? 0;
+      if (!bodies.has(raw)) {
+        bodies.set(raw, asked);
+        perTask.set(task, asked + 1);
+      }
+    } else {
+      asked = perTask.get(task) ?? 0;
+      perTask.set(task, asked + 1);
+    }
     const faults = (directive(task, 'faults') ?? ['ok']) as Fault[];
     const fault = faults[Math.min(asked, faults.length - 1)]!;
     const authorization = req.headers.authorization;
-    state.requests.push({ task, steps, fault, at: Date.now(), body, authorization });
+    state.requests.push({ task, steps, fault, at: Date.now(), body, authorization, query: url.search });
 
     const delay = (opts.latencyMs ?? 0) + Number(directive(task, 'delay')?.[0] ?? 0);
     if (delay) await sleep(delay);
@@ -118,6 +141,12 @@ export async function startFakeTeacher(opts: FakeTeacherOptions = {}): Promise<F
       case 'slow':
         await sleep(opts.slowMs ?? 2_000);
         break;
+      case 'html':
+        if (!res.destroyed) res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body><h1>502 Bad Gateway</h1>proxy error</body></html>');
+        state.answered++;
+        return;
+      case 'not-completion':
+        return json(200, { error: { message: 'upstream overloaded' } });
       case 'garbage-body':
         if (!res.destroyed) res.writeHead(200, { 'content-type': 'application/json' }).end('{"choices": [ {"mess');
         state.answered++;
@@ -154,7 +183,7 @@ export async function startFakeTeacher(opts: FakeTeacherOptions = {}): Promise<F
       if (!res.headersSent) res.writeHead(500).end();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(opts.port ?? 0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   state.url = `http://127.0.0.1:${port}/v1`;
   state.close = () =>

@@ -5,6 +5,7 @@ import { JsonlWriter } from '../../io/jsonl.js';
 import { passThrough } from '../passthrough.js';
 import { DedupPlanner, type Decision } from './planner.js';
 import { Embedder } from './semantic.js';
+import { scrubUrl } from '../../core/endpoint.js';
 
 export const CLUSTERS_FILE = 'clusters.jsonl';
 
@@ -93,10 +94,13 @@ async function runDedup(ctx: StageContext): Promise<void> {
   for (const [k, v] of Object.entries(planner.summary())) ctx.setStat(k, v);
 }
 
-/** The cache folder and batch size change how embeddings are fetched, not which tasks survive. */
+/**
+ * The cache folder and batch size change how embeddings are fetched, not which tasks survive. The slice is
+ * written into the manifest and the dataset card, so the endpoint appears without credentials or query.
+ */
 function dedupSlice(config: PipelineConfig): unknown {
   const { cache_dir: _c, batch_size: _b, ...semantic } = config.dedup.semantic;
-  return { ...config.dedup, semantic };
+  return { ...config.dedup, semantic: { ...semantic, base_url: semantic.base_url === null ? null : scrubUrl(semantic.base_url) } };
 }
 
 export const dedupStage: Stage = {

@@ -6,6 +6,7 @@ import type { SemanticConfig } from '../../../schemas/config/dedup.js';
 import { sha256 } from '../../core/hash.js';
 import { UserError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../io/atomic.js';
+import { scrubUrl, scrubUrlsInText, splitEndpoint } from '../../core/endpoint.js';
 
 /** What an OpenAI-compatible /v1/embeddings reply must hold; anything else is refused, not guessed. */
 const EmbeddingsReply = z.object({
@@ -34,6 +35,8 @@ function unit(v: Float32Array): Float32Array {
  */
 export class Embedder {
   private readonly client: OpenAI;
+  /** The endpoint as it may be shown: no credentials, no query. */
+  private readonly where: string;
   readonly stats: EmbedStats = { requested: 0, cache_hits: 0, fetched: 0, requests: 0 };
 
   constructor(
@@ -43,10 +46,21 @@ export class Embedder {
     if (!cfg.base_url || !cfg.model) {
       throw new UserError('dedup.semantic is enabled but dedup.semantic.base_url or dedup.semantic.model is not set.');
     }
+    this.where = scrubUrl(cfg.base_url);
+    const endpoint = splitEndpoint(cfg.base_url);
+    if (endpoint.hasCredentials) {
+      throw new UserError(`dedup.semantic.base_url (${this.where}) holds user:password@, which HTTP clients refuse to send; put the key in the environment variable named by dedup.semantic.api_key_env instead.`);
+    }
     // Local servers often need no key; the SDK insists on one, so a placeholder stands in.
     const apiKey = process.env[cfg.api_key_env] || 'not-needed';
-    this.client = new OpenAI({ baseURL: cfg.base_url, apiKey, maxRetries: 3, timeout: 120_000 });
+    // A query (Azure's ?api-version=) goes with every request; the SDK would glue paths after it.
+    const defaultQuery = Object.keys(endpoint.query).length ? { defaultQuery: endpoint.query } : {};
+    this.client = new OpenAI({ baseURL: endpoint.baseURL, ...defaultQuery, apiKey, maxRetries: 3, timeout: 120_000 });
+    const secrets = [apiKey, ...endpoint.secrets].filter((x) => x.length >= 4);
+    this.redact = (text) => scrubUrlsInText(secrets.reduce((t, x) => t.split(x).join('[redacted]'), text));
   }
+
+  private readonly redact: (text: string) => string;
 
   private cachePath(text: string): string {
     const key = sha256(JSON.stringify([this.cfg.model, this.cfg.dimensions, text]));
@@ -100,16 +114,16 @@ export class Embedder {
         ...(this.cfg.dimensions ? { dimensions: this.cfg.dimensions } : {}),
       });
     } catch (err) {
-      throw new UserError(`dedup.semantic: the embeddings request to ${this.cfg.base_url} failed: ${(err as Error).message}`);
+      throw new UserError(`dedup.semantic: the embeddings request to ${this.where} failed: ${this.redact((err as Error).message)}`);
     }
     const parsed = EmbeddingsReply.safeParse(reply);
     if (!parsed.success) {
-      throw new UserError(`dedup.semantic: ${this.cfg.base_url} sent an embeddings reply of the wrong shape (${parsed.error.issues[0]?.message}).`);
+      throw new UserError(`dedup.semantic: ${this.where} sent an embeddings reply of the wrong shape (${parsed.error.issues[0]?.message}).`);
     }
     const byIndex = new Map(parsed.data.data.map((d) => [d.index, d.embedding]));
     return input.map((_, i) => {
       const e = byIndex.get(i);
-      if (!e) throw new UserError(`dedup.semantic: ${this.cfg.base_url} returned no embedding for input ${i} of ${input.length}.`);
+      if (!e) throw new UserError(`dedup.semantic: ${this.where} returned no embedding for input ${i} of ${input.length}.`);
       return Float32Array.from(e);
     });
   }

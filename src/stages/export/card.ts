@@ -1,6 +1,7 @@
 import { stringify } from 'yaml';
 import { CurveShape, type OutputFile, type StageManifest } from '../../../schemas/index.js';
 import type { HfFeature } from './features.js';
+import { scrubUrlsDeep } from '../../core/endpoint.js';
 
 // The dataset card (<export>/README.md): Hugging Face front matter plus a body a researcher reads
 // before training. Rendered from counts only, never from clocks or paths, so identical runs give
@@ -139,8 +140,9 @@ function rejectsSection(input: CardInput): string {
 
 function configSection(input: CardInput): string {
   const slices: Record<string, unknown> = {};
-  for (const m of input.lineage) slices[m.stage] = m.config;
-  slices['export'] = input.exportConfig;
+  // Manifests written by older versions may still hold an endpoint with credentials: never publish one.
+  for (const m of input.lineage) slices[m.stage] = scrubUrlsDeep(m.config);
+  slices['export'] = scrubUrlsDeep(input.exportConfig);
   return (
     `## Pipeline config that produced it\n\n` +
     `Each stage's config slice, as recorded in its manifest (these are what the stage fingerprints hash):\n\n` +

@@ -1,4 +1,5 @@
 import type { Action, Step, StepValues, Trajectory } from '../../../schemas/index.js';
+import { promptVersionFor } from '../../teacher/prompt.js';
 
 /** Bump when the curve this produces changes: it is written into every row as prompt_version. */
 export const HEURISTIC_VERSION = 'heuristic-3';
@@ -87,10 +88,10 @@ export function stepEvidence(record: Pick<Trajectory, 'messages'>, step: Step): 
 
 /**
  * Hindsight blame: which edits caused the failure. An edit is blamed when the next test run after it is
- * red and no better than the previous one; and, since the run failed, its last edit is blamed when no
- * green test run came after it.
+ * red and no better than the previous one; and, when the run is known to have failed, its last edit is
+ * blamed when no green test run came after it (with an unknown outcome that would be guessing).
  */
-export function blamedEdits(evidence: readonly StepEvidence[]): Set<number> {
+export function blamedEdits(evidence: readonly StepEvidence[], knownFailed = true): Set<number> {
   const blamed = new Set<number>();
   let editsSinceTest: number[] = [];
   let previous: TestResult | null = null;
@@ -111,7 +112,7 @@ export function blamedEdits(evidence: readonly StepEvidence[]): Set<number> {
     previous = e.tests;
     editsSinceTest = [];
   });
-  if (lastEdit !== null && !verifiedAfterLastEdit) blamed.add(lastEdit);
+  if (knownFailed && lastEdit !== null && !verifiedAfterLastEdit) blamed.add(lastEdit);
   return blamed;
 }
 
@@ -132,11 +133,13 @@ const round = (v: number) => Math.round(v * 10_000) / 10_000;
  * (exploring, reproducing, edits, green tests) moves it part of the way toward TOP, with diminishing
  * returns for exploring; the blamed edit cuts it sharply; wasted steps (repeats, timeouts, format errors)
  * lower it a little; the last step of a failed run ends low. The usual result is an inverted U peaking
- * before the mistake. Deterministic.
+ * before the mistake. A run of unknown outcome (segment.unknown_outcome: as-failed) gets the same curve
+ * without the two rules that use the failure in hindsight: its last edit is not blamed for lack of a green
+ * test, and its last step is not pulled down. Deterministic.
  */
-export function heuristicCurve(record: Pick<Trajectory, 'messages' | 'steps'>): number[] {
+export function heuristicCurve(record: Pick<Trajectory, 'messages' | 'steps'>, knownFailed = true): number[] {
   const evidence = record.steps.map((s) => stepEvidence(record, s));
-  const blamed = blamedEdits(evidence);
+  const blamed = blamedEdits(evidence, knownFailed);
   const values: number[] = [];
   let v = PRIOR;
   let explored = 0;
@@ -192,17 +195,19 @@ export function heuristicCurve(record: Pick<Trajectory, 'messages' | 'steps'>): 
     if (e.timeout) v -= 0.06;
     if (e.harnessError) v -= 0.03;
     v = clamp(v - EFFORT);
-    values.push(round(i === evidence.length - 1 ? Math.min(v, FINAL) : v));
+    values.push(round(knownFailed && i === evidence.length - 1 ? Math.min(v, FINAL) : v));
   });
   return values;
 }
 
-export function heuristicValues(record: Pick<Trajectory, 'messages' | 'steps'>): StepValues {
+/** The heuristic's curve for a failed run, or for one of unknown outcome (its version then says so). */
+export function heuristicValues(record: Pick<Trajectory, 'messages' | 'steps'> & { outcome?: Pick<Trajectory['outcome'], 'resolved'> }): StepValues {
+  const unknown = record.outcome?.resolved === null;
   return {
     labeler: 'heuristic',
     model: null,
-    prompt_version: HEURISTIC_VERSION,
-    values: heuristicCurve(record),
+    prompt_version: promptVersionFor(HEURISTIC_VERSION, unknown ? null : false),
+    values: heuristicCurve(record, !unknown),
     samples: null,
     spread: null,
     peak_disagreement: null,

@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 import type { PipelineConfig, PipelineRecord } from '../../../schemas/index.js';
 import type { Stage, StageContext } from '../../runner/stage.js';
 import { StageStopped } from '../../core/errors.js';
@@ -15,9 +16,21 @@ import { setUpTeacher, type TeacherSetup } from './teacher.js';
 export function labelConfigSlice(config: PipelineConfig): unknown {
   const l = config.label;
   if (!l.enabled) return { enabled: false };
-  if (!l.teacher.base_url) return { enabled: true, labeler: 'heuristic', version: HEURISTIC_VERSION };
+  // Which runs get a curve depends on segment.unknown_outcome; added only when set, so other fingerprints stay put.
+  const unknown = labelsUnknownOutcome(config) ? { unknown_outcome: 'as-failed' } : {};
+  if (!l.teacher.base_url) return { enabled: true, labeler: 'heuristic', version: HEURISTIC_VERSION, ...unknown };
   const { base_url: _url, api_key_env: _env, ...teacher } = l.teacher;
-  return { enabled: true, labeler: 'teacher', teacher: { ...teacher, tokenizer: teacher.tokenizer ?? config.tokenizer } };
+  return { enabled: true, labeler: 'teacher', teacher: { ...teacher, tokenizer: teacher.tokenizer ?? config.tokenizer }, ...unknown };
+}
+
+/** Segment cuts unknown-outcome runs like failed ones only with a curve, so label must give them one. */
+function labelsUnknownOutcome(config: PipelineConfig): boolean {
+  return config.segment.unknown_outcome === 'as-failed';
+}
+
+/** Whether a run gets a value curve: failed runs, and unknown-outcome runs when segment will cut them. */
+function wantsCurve(record: PipelineRecord, config: PipelineConfig): boolean {
+  return record.outcome.resolved === false || (record.outcome.resolved === null && labelsUnknownOutcome(config));
 }
 
 interface Item {
@@ -43,15 +56,17 @@ export const labelStage: Stage = {
 
 async function runLabel(ctx: StageContext): Promise<void> {
   const cfg = ctx.config.label;
-  const teacher = cfg.enabled && cfg.teacher.base_url ? await setUpTeacher(ctx.config) : null;
+  // The stage writes into <out>/.label.partial-*, so its parent is the run's output folder.
+  const teacher = cfg.enabled && cfg.teacher.base_url ? await setUpTeacher(ctx.config, dirname(ctx.dir)) : null;
   if (teacher && !teacher.haveKey) ctx.log.warn(`label: $${cfg.teacher.api_key_env} is not set; requests carry a placeholder key (enough for a local vLLM or SGLang server).`);
   if (ctx.options.dryRun && cfg.enabled) await dryRun(ctx, teacher);
 
   const labelOne = async (record: PipelineRecord): Promise<Item> => {
     if (!cfg.enabled) return { record, result: null, passReason: 'label-disabled' };
-    if (record.outcome.resolved !== false) return { record, result: null, passReason: record.outcome.resolved ? 'resolved' : 'no-outcome-label' };
+    if (!wantsCurve(record, ctx.config)) return { record, result: null, passReason: record.outcome.resolved ? 'resolved' : 'no-outcome-label' };
     if (record.steps.length === 0) {
-      return { record, result: { kind: 'rejected', reason: 'no-steps', message: 'the failed run has no agent step to label' } };
+      const what = record.outcome.resolved === null ? 'the run (outcome unknown, labelled because segment.unknown_outcome is as-failed)' : 'the failed run';
+      return { record, result: { kind: 'rejected', reason: 'no-steps', message: `${what} has no agent step to label` } };
     }
     if (!teacher) return { record, result: { kind: 'labelled', values: heuristicValues(record) } };
     const prepared = teacher.labeler.prepare(record);
@@ -94,7 +109,7 @@ async function runLabel(ctx: StageContext): Promise<void> {
   if (teacher) {
     ctx.setStat('model', cfg.teacher.model);
     ctx.setStat('teacher', teacher.accounts.toJSON());
-    ctx.setStat('cache', { dir: cfg.cache_dir, corrupt_entries_ignored: teacher.cache.corrupt });
+    ctx.setStat('cache', { dir: teacher.cache.dir, corrupt_entries_ignored: teacher.cache.corrupt });
   }
   progress.finish();
 }
@@ -120,6 +135,7 @@ async function output(ctx: StageContext, item: Item): Promise<void> {
     return;
   }
   ctx.count('runs', 'labelled');
+  ctx.count('labelled_by_outcome', record.outcome.resolved === null ? 'unknown' : 'failed');
   for (const flag of result.values.flags) ctx.count('flags', flag);
   await ctx.emit({ ...record, values: result.values });
 }
@@ -128,7 +144,7 @@ async function output(ctx: StageContext, item: Item): Promise<void> {
 async function dryRun(ctx: StageContext, teacher: TeacherSetup | null): Promise<never> {
   let eligible = 0;
   if (!teacher) {
-    for await (const r of ctx.records({ count: false })) if (r.outcome.resolved === false && r.steps.length) eligible++;
+    for await (const r of ctx.records({ count: false })) if (wantsCurve(r, ctx.config) && r.steps.length) eligible++;
     throw new StageStopped(`dry run: ${eligible} failed run(s) would be labelled by the heuristic labeler, offline: 0 requests, no cost`);
   }
   let requests = 0;
@@ -137,7 +153,7 @@ async function dryRun(ctx: StageContext, teacher: TeacherSetup | null): Promise<
   let promptTokens = 0;
   let completionTokens = 0;
   for await (const r of ctx.records({ count: false })) {
-    if (r.outcome.resolved !== false || r.steps.length === 0) continue;
+    if (!wantsCurve(r, ctx.config) || r.steps.length === 0) continue;
     eligible++;
     const prepared = teacher.labeler.prepare(r);
     if ('tooLong' in prepared) {

@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { PipelineConfig } from '../../../schemas/index.js';
 import { UserError } from '../../core/errors.js';
+import { scrubUrl, splitEndpoint } from '../../core/endpoint.js';
 import { loadTokenCounter } from '../../core/tokenizer.js';
 import { TeacherAccounts } from '../../teacher/accounting.js';
 import { ResponseCache } from '../../teacher/cache.js';
@@ -20,12 +22,7 @@ export interface TeacherSetup {
 
 /** The URL without credentials or query, for messages. */
 export function describeEndpoint(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname}`;
-  } catch {
-    return '(invalid URL)';
-  }
+  return scrubUrl(url);
 }
 
 export async function loadInstructions(config: PipelineConfig): Promise<string> {
@@ -39,16 +36,29 @@ export async function loadInstructions(config: PipelineConfig): Promise<string> 
   });
 }
 
+/**
+ * The cache folder as an absolute path: a relative label.cache_dir is taken from the run's output folder,
+ * never from the working directory, so the same command started elsewhere finds the same answers.
+ */
+export function resolveCacheDir(cacheDir: string, outDir: string): string {
+  return resolve(outDir, cacheDir);
+}
+
 /** Everything the teacher path needs, built from the config; the transport can be replaced in tests. */
-export async function setUpTeacher(config: PipelineConfig, transport?: TeacherTransport): Promise<TeacherSetup> {
+export async function setUpTeacher(config: PipelineConfig, outDir: string, transport?: TeacherTransport): Promise<TeacherSetup> {
   const { teacher, limits, cache_dir } = config.label;
   if (!teacher.base_url) throw new Error('setUpTeacher without base_url');
   if (!teacher.model) throw new UserError('label.teacher.base_url is set but label.teacher.model is not: name the teacher model (or --teacher-model).');
+  if (splitEndpoint(teacher.base_url).hasCredentials) {
+    throw new UserError(
+      `label.teacher.base_url (${scrubUrl(teacher.base_url)}) holds user:password@, which HTTP clients refuse to send; put the key in the environment variable named by label.teacher.api_key_env instead.`,
+    );
+  }
   const apiKey = process.env[teacher.api_key_env] || undefined;
   const counter = await loadTokenCounter(teacher.tokenizer ?? config.tokenizer);
   const labeler = new TeacherLabeler(teacher, await loadInstructions(config), counter);
   const accounts = new TeacherAccounts({ promptPerMTok: limits.price_prompt_per_mtok, completionPerMTok: limits.price_completion_per_mtok });
-  const cache = new ResponseCache(cache_dir);
+  const cache = new ResponseCache(resolveCacheDir(cache_dir, outDir));
   const endpoint = describeEndpoint(teacher.base_url);
   const requester = new TeacherRequester({
     transport: transport ?? createOpenAITransport({ baseURL: teacher.base_url, apiKey }),

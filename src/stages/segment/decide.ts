@@ -55,10 +55,11 @@ export function decideSegment(record: PipelineRecord, cfg: SegmentConfig): Segme
   }
   const values = record.values?.values;
   if (!values) {
+    const what = resolved === null ? 'has no known outcome' : 'did not resolve its task';
     return {
       kind: 'drop',
       reason: 'unlabelled-failed-run',
-      message: `${who} did not resolve its task and has no value curve from the label stage, so no turn of it can be chosen for training.`,
+      message: `${who} ${what} and has no value curve from the label stage, so no turn of it can be chosen for training.`,
       shape: null,
     };
   }
@@ -78,7 +79,7 @@ export function decideSegment(record: PipelineRecord, cfg: SegmentConfig): Segme
     return {
       kind: 'drop',
       reason: 'no-productive-prefix',
-      message: `${who} failed and ${a.unproductive.message}.`,
+      message: `${who} ${resolved === null ? 'has no known outcome (cut like a failed run)' : 'failed'} and ${a.unproductive.message}.`,
       details: { why: a.unproductive.why, shape: a.shape, peak_step: a.peak.step, peak_value: a.peak.value, trained_steps: a.trainedSteps.length },
       shape: a.shape,
     };
