@@ -63,5 +63,7 @@ export interface Stage {
   extraInputFiles?(config: PipelineConfig, inputFiles: readonly string[]): Promise<string[]>;
   /** Small files the output depends on (benchmark lists, label files): their content is fingerprinted. */
   dependencyFiles?(config: PipelineConfig): string[];
+  /** Config choices worth a warning on every run, even when the stage itself is up to date (no held-out list). */
+  warnings?(config: PipelineConfig): string[];
   run(ctx: StageContext): Promise<void>;
 }
