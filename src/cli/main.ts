@@ -5,7 +5,7 @@ import { UserError, StageStopped } from '../core/errors.js';
 import { STAGES } from '../stages/index.js';
 import { validateExport } from '../validate/export.js';
 import { DEFAULT_ROW_CHECKS } from '../validate/checks.js';
-import { runCommand } from './run.js';
+import { baselineLabelsNotice, runCommand } from './run.js';
 
 /** Exit codes: 0 done, 1 failed (one sentence on stderr), 2 usage, 3 stopped cleanly before the end (resumable). */
 async function main(argv: string[]): Promise<number> {
@@ -54,6 +54,8 @@ async function main(argv: string[]): Promise<number> {
           return;
         }
         if (!a.quiet) process.stderr.write(`trajpipe: done; outputs in ${outDir}\n`);
+        const notice = baselineLabelsNotice(outcomes);
+        if (notice && !a.quiet) process.stderr.write(`${notice}\n`);
       },
     )
     .command(
