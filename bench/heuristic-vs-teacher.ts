@@ -16,7 +16,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { PipelineConfig, type PipelineRecord } from '../schemas/index.js';
 import { runCommand } from '../src/cli/run.js';
 import { loadTokenCounter } from '../src/core/tokenizer.js';
@@ -165,10 +165,13 @@ async function compare(): Promise<void> {
   console.log(`heuristic on all ${all.length} failed runs: ${allTrained} of ${allSteps} turns trained (${((100 * allTrained) / allSteps).toFixed(0)}%)`);
 }
 
-const cmd = process.argv[2];
-if (cmd === 'prompts') await writePrompts();
-else if (cmd === 'compare') await compare();
-else {
-  console.error('usage: npx tsx bench/heuristic-vs-teacher.ts prompts [--out DIR] | compare [--labels FILE]');
-  process.exit(2);
+// Run as a script only (the tests import spearman).
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const cmd = process.argv[2];
+  if (cmd === 'prompts') await writePrompts();
+  else if (cmd === 'compare') await compare();
+  else {
+    console.error('usage: npx tsx bench/heuristic-vs-teacher.ts prompts [--out DIR] | compare [--labels FILE]');
+    process.exit(2);
+  }
 }
