@@ -21,15 +21,26 @@ const ruleBase = (applyTo: z.infer<typeof ApplyTo>) => ({
   apply_to: ApplyTo.default(applyTo).describe('all: every run; failed: only runs not known to be resolved.'),
 });
 
+/** The held-out instance-id lists shipped in data/benchmarks/<name>.ids (sources in its README). */
+export const BUNDLED_BENCHMARKS = ['swe-bench-verified', 'swe-bench-lite', 'swe-bench-multilingual', 'multi-swe-bench', 'multi-swe-bench-mini'] as const;
+export const BundledBenchmark = z.enum(BUNDLED_BENCHMARKS);
+
 export const DecontaminateConfig = z
   .object({
     ...ruleBase('all'),
+    benchmarks: z
+      .array(BundledBenchmark)
+      .default([...BUNDLED_BENCHMARKS])
+      .describe('Bundled held-out benchmark id lists (data/benchmarks/<name>.ids) checked besides the ids files; [] checks none of them.'),
     ids: z
       .array(z.string())
       .default([])
-      .describe('Held-out benchmark files: instance ids one per line, or JSON lines with instance_id and optionally problem_statement.'),
+      .describe('Your own held-out benchmark files, besides the bundled lists: instance ids one per line, or JSON lines with instance_id and optionally problem_statement.'),
     repos: z.array(z.string()).default([]).describe('Repositories to drop entirely, as owner/repo (or owner__repo).'),
-    repos_from_ids: z.boolean().default(false).describe('Also drop every repository that appears in the benchmark id files.'),
+    repos_from_ids: z
+      .boolean()
+      .default(false)
+      .describe('Also drop every repository that appears in the benchmark lists (bundled and ids files); off by default, so other tasks from a benchmark repository are kept.'),
     ngram: z
       .object({
         size: z.number().int().min(1).max(50).default(5).describe('Words per n-gram when comparing task statements with benchmark statements.'),
@@ -161,6 +172,7 @@ export const FilterConfig = z
   .strict();
 
 export type ApplyTo = z.infer<typeof ApplyTo>;
+export type BundledBenchmark = z.infer<typeof BundledBenchmark>;
 export type DecontaminateConfig = z.infer<typeof DecontaminateConfig>;
 export type MalformedConfig = z.infer<typeof MalformedConfig>;
 export type UnfinishedConfig = z.infer<typeof UnfinishedConfig>;

@@ -6,7 +6,7 @@ import { isSystemError, systemErrorSentence } from '../runner/errors.js';
 import { STAGES } from '../stages/index.js';
 import { validateExport } from '../validate/export.js';
 import { DEFAULT_ROW_CHECKS } from '../validate/checks.js';
-import { runCommand } from './run.js';
+import { baselineLabelsNotice, runCommand } from './run.js';
 import { scrubUrlsInText } from '../core/endpoint.js';
 
 /**
@@ -68,6 +68,8 @@ async function main(argv: string[]): Promise<number> {
           return;
         }
         if (!a.quiet) process.stderr.write(`trajpipe: done; outputs in ${outDir}\n`);
+        const notice = baselineLabelsNotice(outcomes);
+        if (notice && !a.quiet) process.stderr.write(`${notice}\n`);
       },
     )
     .command(

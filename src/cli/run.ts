@@ -105,3 +105,20 @@ function onInterrupt(status: RunStatus, sentence: () => string): () => void {
     process.off('SIGTERM', handler);
   };
 }
+
+/**
+ * Said after "done" when the label stage used the offline heuristic on real runs: these are baseline
+ * labels, not a teacher's, and the sentence says how to get a teacher's.
+ */
+export function baselineLabelsNotice(outcomes: readonly StageOutcome[]): string | null {
+  const label = outcomes.find((o) => o.stage === 'label');
+  if (!label || label.status === 'stopped') return null;
+  const stats = label.manifest.stats as { labeler?: unknown; runs?: Record<string, number> };
+  const labelled = stats.runs?.labelled ?? 0;
+  if (stats.labeler !== 'heuristic' || labelled === 0) return null;
+  return (
+    `trajpipe: the ${labelled} failed run(s) carry baseline labels from the offline heuristic, not teacher labels ` +
+    `(docs/label.md: it trains about twice the turns a teacher would); for teacher labels set label.teacher.base_url and ` +
+    `label.teacher.model, or pass --teacher-base-url URL --teacher-model NAME.`
+  );
+}

@@ -96,6 +96,8 @@ export async function runPipeline(req: RunRequest): Promise<StageOutcome[]> {
   const startAt = pick ? order.indexOf(pick) : 0;
   const endAt = req.only ? startAt : order.length - 1;
 
+  for (const stage of req.stages) for (const w of stage.warnings?.(config) ?? []) log.warn(w);
+
   const release = await acquireLock(outDir);
   const outcomes: StageOutcome[] = [];
   try {

@@ -1,11 +1,13 @@
-// The real pipeline on the shared public corpus with the SWE-bench Verified list configured: every
-// Verified instance in the corpus is removed by decontamination, and the manifest counts each rule.
+// The real pipeline on the shared public corpus with the SWE-bench Verified list configured (and the
+// bundled lists off): every Verified instance in the corpus is removed by decontamination, and the
+// manifest counts each rule. Then the defaults: the bundled lists catch more than Verified alone.
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Reject, StageManifest } from '../../schemas/index.js';
+import { BUNDLED_BENCHMARKS } from '../../schemas/config/filter.js';
 import { readJsonl, runPipelineWith, tempDir } from '../dedup/helpers.js';
 
 const SHARED = fileURLToPath(new URL('../../../shared/', import.meta.url));
@@ -35,7 +37,7 @@ describe.skipIf(!HAVE_SHARED)('filter on ../shared/corpus with SWE-bench Verifie
     }
     expected = [...found].sort();
     out = join(await tempDir('filter-corpus'), 'out');
-    await runPipelineWith(CORPUS, out, [`filter.decontaminate.ids=[${JSON.stringify(VERIFIED)}]`]);
+    await runPipelineWith(CORPUS, out, [`filter.decontaminate.ids=[${JSON.stringify(VERIFIED)}]`, 'filter.decontaminate.benchmarks=[]']);
   });
 
   it('ingests the Verified runs and removes every one of them by instance id', async () => {
@@ -73,5 +75,35 @@ describe.skipIf(!HAVE_SHARED)('filter on ../shared/corpus with SWE-bench Verifie
     const d = JSON.parse(await readFile(join(out, 'dedup', 'manifest.json'), 'utf8')) as StageManifest;
     expect(d.records_in).toBe(m.records_out);
     expect(existsSync(join(out, 'dedup', 'clusters.jsonl'))).toBe(true);
+  });
+});
+
+describe.skipIf(!HAVE_SHARED)('filter on ../shared/corpus with the default (bundled) benchmark lists', () => {
+  it('drops every Verified run and more, each reject naming lists that really hold its instance', async () => {
+    const lists = new Map<string, Set<string>>();
+    for (const name of BUNDLED_BENCHMARKS) {
+      const text = await readFile(fileURLToPath(new URL(`../../data/benchmarks/${name}.ids`, import.meta.url)), 'utf8');
+      lists.set(name, new Set(text.split('\n').map((l) => l.trim().toLowerCase()).filter((l) => l && !l.startsWith('#'))));
+    }
+    const out = join(await tempDir('filter-corpus-defaults'), 'out');
+    await runPipelineWith(CORPUS, out, []);
+    const rejects = (await readJsonl<Reject>(join(out, 'filter', 'rejects.jsonl'))).filter((r) => r.reason === 'decontaminated-id');
+    const verified = lists.get('swe-bench-verified')!;
+    const kept = await readJsonl<{ task_id: string }>(join(out, 'filter', 'part-00000.jsonl'));
+    expect(kept.filter((r) => [...verified].some((id) => isInstance(r.task_id.toLowerCase(), id))).map((r) => r.task_id)).toEqual([]);
+    const perList: Record<string, number> = {};
+    for (const r of rejects) {
+      const d = r.details as { benchmark_id: string; benchmarks: string[] };
+      expect(isInstance(r.task_id!.toLowerCase(), d.benchmark_id), r.task_id!).toBe(true);
+      for (const name of d.benchmarks) {
+        expect(lists.get(name)?.has(d.benchmark_id), `${d.benchmark_id} in ${name}`).toBe(true);
+        perList[name] = (perList[name] ?? 0) + 1;
+      }
+    }
+    const verifiedOnly = rejects.filter((r) => (r.details as { benchmarks: string[] }).benchmarks.includes('swe-bench-verified')).length;
+    expect(rejects.length).toBeGreaterThan(verifiedOnly);
+    const m = JSON.parse(await readFile(join(out, 'filter', 'manifest.json'), 'utf8')) as StageManifest;
+    expect(Object.keys(m.stats.benchmark_ids as Record<string, number>)).toEqual([...BUNDLED_BENCHMARKS]);
+    console.info(`decontamination with the bundled lists: ${rejects.length} runs dropped by id; per list ${JSON.stringify(perList)}`);
   });
 });

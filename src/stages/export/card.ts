@@ -261,6 +261,25 @@ trainer's documented options and were not run by trajpipe (it trains nothing). T
 `;
 }
 
+/**
+ * Rows labelled by the offline heuristic carry baseline labels, not a teacher's: the card says so where
+ * the labeler is counted, with how far apart the two were measured and how to configure a teacher.
+ */
+export function baselineLabelsNote(byLabeler: Record<string, number>): string {
+  const heuristic = Object.entries(byLabeler)
+    .filter(([k]) => k.startsWith('heuristic '))
+    .reduce((a, [, v]) => a + v, 0);
+  if (heuristic === 0) return '';
+  return (
+    `\n**Baseline labels, not teacher labels.** ${heuristic} row(s) were labelled by trajpipe's offline heuristic ` +
+    `(\`labeler: heuristic\`): rules over commands and test output, not a model judging the run. Measured against ` +
+    `hindsight labels on real failed runs it puts the peak elsewhere and trains about twice as many turns, including ` +
+    `plainly wrong ones (docs/label.md, "Heuristic vs teacher"). Use these rows to try the pipeline, not to train a model. ` +
+    `For teacher labels set \`label.teacher.base_url\` and \`label.teacher.model\` (any OpenAI-compatible endpoint: ` +
+    `vLLM, SGLang, hosted), or run with \`--teacher-base-url URL --teacher-model NAME\`.\n`
+  );
+}
+
 export function renderCard(input: CardInput): string {
   const t = input.tally;
   const outcomes = ['resolved', 'failed', 'unknown'].filter((o) => t.byOutcome[o]);
@@ -295,7 +314,7 @@ export function renderCard(input: CardInput): string {
     shapesSection(input),
     `## By harness\n\n` + countTable('harness', t.byHarness, t.rows),
     `## By trajectory model\n\n` + countTable('model that produced the run', t.byModel, t.rows),
-    `## By labeler\n\n` + countTable('labeler (model, prompt version)', t.byLabeler, t.rows),
+    `## By labeler\n\n` + countTable('labeler (model, prompt version)', t.byLabeler, t.rows) + baselineLabelsNote(t.byLabeler),
     rejectsSection(input),
     configSection(input),
     loadingSection(),

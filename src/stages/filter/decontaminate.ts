@@ -52,7 +52,7 @@ export class StatementIndex {
 
 export function decontaminateRule(cfg: DecontaminateConfig, bench: Benchmarks): FilterRule {
   const repos = new Set(cfg.repos.map((r) => r.toLowerCase().replace('__', '/')));
-  if (cfg.repos_from_ids) for (const id of bench.ids) {
+  if (cfg.repos_from_ids) for (const id of bench.ids.keys()) {
     const repo = repoOf(id);
     if (repo) repos.add(repo);
   }
@@ -84,11 +84,12 @@ export function decontaminateRule(cfg: DecontaminateConfig, bench: Benchmarks): 
     applyTo: cfg.apply_to,
     check(record) {
       for (const id of idCandidates(record.task_id)) {
-        if (bench.ids.has(id)) {
+        const lists = bench.ids.get(id);
+        if (lists) {
           return {
             reason: 'decontaminated-id',
-            message: `task ${record.task_id} is held-out benchmark instance ${id}`,
-            details: { benchmark_id: id },
+            message: `task ${record.task_id} is held-out benchmark instance ${id} (${lists.join(', ')})`,
+            details: { benchmark_id: id, benchmarks: lists },
           };
         }
       }

@@ -2,7 +2,7 @@ import type { PipelineConfig, PipelineRecord } from '../../../schemas/index.js';
 import type { Stage, StageContext } from '../../runner/stage.js';
 import { loadTokenCounter } from '../../core/tokenizer.js';
 import { passThrough } from '../passthrough.js';
-import { loadBenchmarks } from './benchmarks.js';
+import { benchmarkSources, decontaminationWarning, loadBenchmarks, type Benchmarks } from './benchmarks.js';
 import { decontaminateRule } from './decontaminate.js';
 import { infrastructureRule } from './infrastructure.js';
 import { lengthRule } from './length.js';
@@ -16,15 +16,18 @@ import { unfinishedRule } from './unfinished.js';
  * Infrastructure comes before malformed and unfinished: a run killed by a RetryError often also
  * looks unfinished, and it must be reported as the environment's failure, not the agent's.
  */
-export async function buildRules(config: PipelineConfig): Promise<FilterRule[]> {
+export async function buildRules(config: PipelineConfig, loaded?: (bench: Benchmarks) => void): Promise<FilterRule[]> {
   const f = config.filter;
   const rules: FilterRule[] = [];
   for (const name of RULE_NAMES) {
     if (!f[name].enabled) continue;
     switch (name) {
-      case 'decontaminate':
-        rules.push(decontaminateRule(f.decontaminate, await loadBenchmarks(f.decontaminate.ids)));
+      case 'decontaminate': {
+        const bench = await loadBenchmarks(benchmarkSources(f.decontaminate));
+        loaded?.(bench);
+        rules.push(decontaminateRule(f.decontaminate, bench));
         break;
+      }
       case 'infrastructure':
         rules.push(infrastructureRule(f.infrastructure));
         break;
@@ -77,7 +80,7 @@ export function emptyRuleStats(config: PipelineConfig): Record<string, RuleStats
 }
 
 async function runFilter(ctx: StageContext): Promise<void> {
-  const rules = await buildRules(ctx.config);
+  const rules = await buildRules(ctx.config, (bench) => ctx.setStat('benchmark_ids', bench.counts));
   const stats = emptyRuleStats(ctx.config);
   for await (const record of ctx.records()) {
     const hit = applyRules(rules, record, stats);
@@ -107,9 +110,13 @@ async function runFilter(ctx: StageContext): Promise<void> {
 export const filterStage: Stage = {
   name: 'filter',
   summary: 'Drops contaminated, malformed, unfinished, over-long, looping and infrastructure-failed runs.',
-  version: '4',
+  // 5: the bundled benchmark lists are checked by default; decontaminated-id rejects name their lists (4: undeclared tools, after-submit text).
+  version: '5',
   // The length limits are counted with the shared tokenizer, so its choice changes this stage's output.
   configSlice: (config) => ({ ...config.filter, tokenizer: config.tokenizer }),
-  dependencyFiles: (config) => (config.filter.enabled && config.filter.decontaminate.enabled ? [...config.filter.decontaminate.ids] : []),
+  // The lists' contents, bundled ones included, are fingerprinted: editing one reruns filter.
+  dependencyFiles: (config) =>
+    config.filter.enabled && config.filter.decontaminate.enabled ? benchmarkSources(config.filter.decontaminate).map((s) => s.file) : [],
+  warnings: (config) => [decontaminationWarning(config.filter)].filter((w): w is string => w !== null),
   run: (ctx) => (ctx.config.filter.enabled ? runFilter(ctx) : passThrough(ctx)),
 };
