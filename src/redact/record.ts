@@ -106,17 +106,18 @@ export class Redactor {
    */
   async redactTrajectory(t: Trajectory): Promise<Redacted<Trajectory>> {
     const { id: _id, task_id, source, ...body } = t;
+    const findings = await this.scanMany(slots(body).map((s) => s.text));
+    if (findings.every((f) => f.length === 0)) return { value: t, counts: {} };
+    // Copied only when something is replaced (most runs hold no secret); slots() visits the copy in
+    // the same order as the original, so findings[i] belongs to the copy's i-th text.
     const copy = structuredClone(body) as Omit<Trajectory, 'id' | 'task_id' | 'source'>;
-    const all = slots(copy);
-    const findings = await this.scanMany(all.map((s) => s.text));
     const counts: Record<string, number> = {};
-    all.forEach((s, i) => {
+    slots(copy).forEach((s, i) => {
       const f = findings[i]!;
       if (!f.length) return;
       (s.holder as Record<string | number, unknown>)[s.key] = apply(s.text, f);
       for (const x of f) counts[x.type] = (counts[x.type] ?? 0) + 1;
     });
-    if (Object.keys(counts).length === 0) return { value: t, counts };
     const sorted = Object.fromEntries(Object.entries(counts).sort(([a], [b]) => a.localeCompare(b)));
     const value: Trajectory = {
       ...copy,

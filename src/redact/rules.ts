@@ -111,6 +111,24 @@ export interface ScanOptions {
 }
 
 /**
+ * A secret found once is a secret wherever it appears again (secretlint reports each distinct value
+ * once, and a key echoed bare later matches no rule's context): every occurrence gets a finding.
+ */
+function everyOccurrence(text: string, found: Finding[]): Finding[] {
+  const out = [...found];
+  const seen = new Set<string>();
+  for (const f of found) {
+    const secret = text.slice(f.start, f.end);
+    if (secret.length < 8 || seen.has(secret)) continue;
+    seen.add(secret);
+    for (let at = text.indexOf(secret); at !== -1; at = text.indexOf(secret, at + secret.length)) {
+      if (at !== f.start) out.push({ start: at, end: at + secret.length, type: f.type });
+    }
+  }
+  return out;
+}
+
+/**
  * Every secret in a text, overlapping findings merged (the span covers both; the type of the one that
  * starts first wins, and on a tie the maintained rule's, which is more specific than a generic one),
  * sorted by position.
@@ -120,8 +138,8 @@ export async function scanText(text: string, opts: ScanOptions): Promise<Finding
   const generic = genericFindings(text, opts);
   // A token's own rule names it better than the URL it sits in, and any maintained rule better than a generic one.
   const specificRank = (f: Finding) => (f.type === 'url-credentials' || f.type === 'database-url' ? 1 : 0);
-  const rank = new Map<Finding, number>([...specific.map((f) => [f, specificRank(f)] as const), ...generic.map((f) => [f, 2] as const)]);
-  const all = [...specific, ...generic].sort((a, b) => a.start - b.start || rank.get(a)! - rank.get(b)! || b.end - a.end);
+  const rank = (f: Finding) => (f.type === 'generic-secret' || f.type === 'email' ? 2 : specificRank(f));
+  const all = everyOccurrence(text, [...specific, ...generic]).sort((a, b) => a.start - b.start || rank(a) - rank(b) || b.end - a.end);
   const merged: Finding[] = [];
   for (const f of all) {
     const last = merged[merged.length - 1];
