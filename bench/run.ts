@@ -19,7 +19,7 @@ const args = await yargs(hideBin(process.argv))
   .option('size', { type: 'number', default: 1e9, describe: 'Corpus size in bytes.' })
   .option('out', { type: 'string', default: 'bench/out', describe: 'Working folder (git-ignored).' })
   .option('seed', { type: 'number', default: 1 })
-  .option('stage-benches', { type: 'boolean', default: true, describe: 'Also run bench/dedup.ts and bench/teacher.ts when present.' })
+  .option('stage-benches', { type: 'boolean', default: true, describe: 'Also run bench/dedup.ts, bench/teacher.ts and bench/redact.ts when present.' })
   .strict()
   .parseAsync();
 
@@ -105,7 +105,7 @@ const lines = [
 process.stdout.write(lines.join('\n') + '\n');
 
 if (args['stage-benches']) {
-  for (const name of ['dedup', 'teacher']) {
+  for (const name of ['dedup', 'teacher', 'redact']) {
     const file = join(ROOT, 'bench', `${name}.ts`);
     if (!existsSync(file)) continue;
     process.stdout.write(`\n== bench/${name}.ts ==\n`);

@@ -10,6 +10,15 @@ export const IngestFormat = z.enum([
   'chat-dataset',
 ]);
 
+export const RedactConfig = z
+  .object({
+    enabled: z.boolean().default(true).describe('Scan every text of every run for credentials before anything is written or sent to a teacher.'),
+    mode: z.enum(['redact', 'reject']).default('redact').describe('redact: replace each secret by [REDACTED:<type>]; reject: drop the run (reason contains-secret).'),
+    emails: z.boolean().default(false).describe('Also replace e-mail addresses ([REDACTED:email]).'),
+    allow: z.array(z.string()).default([]).describe('Texts never redacted: exact strings, or /regex/flags (e.g. a documented example key).'),
+  })
+  .strict();
+
 export const IngestConfig = z
   .object({
     format: IngestFormat.default('auto').describe('Force one format for every input; auto detects per file or record.'),
@@ -34,6 +43,7 @@ export const IngestConfig = z
       .max(1000)
       .default(256)
       .describe('Deepest nesting of objects and arrays accepted in a record (real trajectories nest about 10 deep); deeper records are rejected as too-deep.'),
+    redact: RedactConfig.prefault({}).describe('Secret redaction (docs/redaction.md).'),
     dataset: z
       .object({
         messages_column: z.string().nullable().default(null).describe('Column holding the chat list; null tries messages, trajectory, conversations.'),
@@ -46,3 +56,4 @@ export const IngestConfig = z
   .strict();
 
 export type IngestConfig = z.infer<typeof IngestConfig>;
+export type RedactConfig = z.infer<typeof RedactConfig>;

@@ -1,4 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createHash } from 'node:crypto';
+import { mulberry32 } from '../../bench/synth.js';
 import type { AddressInfo } from 'node:net';
 
 /**
@@ -39,9 +41,19 @@ export interface FakeTeacherOptions {
   perDistinctBody?: boolean;
   /** Port to listen on (default: any free one). */
   port?: number;
+  /**
+   * Faults for requests whose task sets no faults directive (the fault suite): about `rate` of them get
+   * 429 / 500 / a dropped connection (random, seeded, at most `maxConsecutive` in a row per task) or a
+   * malformed / wrong-length answer (decided by the request body, so the same request always gets it).
+   */
+  randomFaults?: { rate: number; seed: number; maxConsecutive: number };
 }
 
+const TRANSPORT_FAULTS: Fault[] = ['429', '500', 'drop'];
+
 export interface SeenRequest {
+  /** sha256 of the request body: the same request sent twice has the same hash. */
+  bodyHash: string;
   task: string;
   steps: number;
   fault: Fault;
@@ -87,6 +99,22 @@ function directive(task: string, name: string): string[] | null {
 export async function startFakeTeacher(opts: FakeTeacherOptions = {}): Promise<FakeTeacher> {
   const perTask = new Map<string, number>();
   const bodies = new Map<string, number>();
+  const faultStreak = new Map<string, number>();
+  const rand = opts.randomFaults ? mulberry32(opts.randomFaults.seed) : null;
+  /**
+   * Transport faults (429, 500, dropped connection) are random and never more than maxConsecutive in a
+   * row for a task: retried, they change nothing. Invalid answers (malformed, wrong count) are a
+   * function of the request body, like a deterministic model's: the same request always gets the same
+   * answer, so a killed and resumed run must end exactly like an uninterrupted one.
+   */
+  const randomFault = (cfg: NonNullable<FakeTeacherOptions['randomFaults']>, task: string, bodyHash: string): Fault => {
+    const byBody = parseInt(bodyHash.slice(0, 8), 16) / 2 ** 32;
+    if (byBody < cfg.rate * 0.3) return byBody < cfg.rate * 0.15 ? 'malformed' : 'wrong-count';
+    const streak = faultStreak.get(task) ?? 0;
+    const fault: Fault = streak < cfg.maxConsecutive && rand!() < cfg.rate * 0.7 ? TRANSPORT_FAULTS[Math.floor(rand!() * TRANSPORT_FAULTS.length)]! : 'ok';
+    faultStreak.set(task, fault === 'ok' ? 0 : streak + 1);
+    return fault;
+  };
   const state: FakeTeacher = { url: '', requests: [], inFlight: 0, maxInFlight: 0, answered: 0, close: async () => {} };
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -115,10 +143,12 @@ export async function startFakeTeacher(opts: FakeTeacherOptions = {}): Promise<F
       asked = perTask.get(task) ?? 0;
       perTask.set(task, asked + 1);
     }
-    const faults = (directive(task, 'faults') ?? ['ok']) as Fault[];
-    const fault = faults[Math.min(asked, faults.length - 1)]!;
+    const faults = directive(task, 'faults') as Fault[] | null;
+    let fault: Fault = faults ? faults[Math.min(asked, faults.length - 1)]! : 'ok';
+    const bodyHash = createHash('sha256').update(Buffer.concat(chunks)).digest('hex');
+    if (!faults && opts.randomFaults) fault = randomFault(opts.randomFaults, task, bodyHash);
     const authorization = req.headers.authorization;
-    state.requests.push({ task, steps, fault, at: Date.now(), body, authorization, query: url.search });
+    state.requests.push({ bodyHash, task, steps, fault, at: Date.now(), body, authorization, query: url.search });
 
     const delay = (opts.latencyMs ?? 0) + Number(directive(task, 'delay')?.[0] ?? 0);
     if (delay) await sleep(delay);
@@ -169,7 +199,9 @@ export async function startFakeTeacher(opts: FakeTeacherOptions = {}): Promise<F
     });
     state.answered++;
     json(200, {
-      id: fault === 'echo-key-ok' ? `chatcmpl-${authorization}` : 'chatcmpl-fake',
+      // The request's hash in the id: a cached answer then names the request it answers (the fault suite
+      // counts requests sent again for an answer the cache already held).
+      id: fault === 'echo-key-ok' ? `chatcmpl-${authorization}` : `chatcmpl-fake-${bodyHash.slice(0, 32)}`,
       object: 'chat.completion',
       created: 0,
       model: body.model,

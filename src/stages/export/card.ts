@@ -138,6 +138,25 @@ function rejectsSection(input: CardInput): string {
   );
 }
 
+/** What ingest's redaction replaced (counts per secret type, never the values). */
+function redactionSection(input: CardInput): string {
+  const ingest = input.lineage.find((m) => m.stage === 'ingest');
+  if (!ingest) return '';
+  const counts = (ingest.stats.redactions ?? {}) as Record<string, number>;
+  const enabled = (ingest.config as { redact?: { enabled?: boolean; mode?: string } } | null)?.redact;
+  if (enabled && enabled.enabled === false) return `## Secrets
+
+Redaction was turned off (\`ingest.redact.enabled: false\`): the text is as the harnesses recorded it.\n`;
+  const rows = sortedEntries(counts).map(([type, n]) => [`\`[REDACTED:${type}]\``, n]);
+  const runs = Number(ingest.stats.runs_redacted ?? 0);
+  return (
+    `## Secrets\n\n` +
+    `Every text of every run was scanned for credentials at ingest (secretlint's recommended rules plus entropy-checked ` +
+    `assignments and URL credentials; docs/redaction.md), before anything was written or sent to a teacher. ` +
+    (rows.length ? `${runs} run(s) held secrets; each was replaced by a typed placeholder:\n\n` + table(['placeholder', 'replaced'], rows) : `None was found.\n`)
+  );
+}
+
 function configSection(input: CardInput): string {
   const slices: Record<string, unknown> = {};
   // Manifests written by older versions may still hold an endpoint with credentials: never publish one.
@@ -316,6 +335,7 @@ export function renderCard(input: CardInput): string {
     `## By trajectory model\n\n` + countTable('model that produced the run', t.byModel, t.rows),
     `## By labeler\n\n` + countTable('labeler (model, prompt version)', t.byLabeler, t.rows) + baselineLabelsNote(t.byLabeler),
     rejectsSection(input),
+    redactionSection(input),
     configSection(input),
     loadingSection(),
   ];

@@ -1,4 +1,7 @@
-import type { Stage } from '../../runner/stage.js';
+import type { PipelineConfig } from '../../../schemas/index.js';
+import type { RejectInput, Stage, StageContext } from '../../runner/stage.js';
+import { Redactor } from '../../redact/record.js';
+import { RULESET_VERSION } from '../../redact/rules.js';
 import { besideOutcomeFiles } from './beside.js';
 import { IngestReader } from './reader.js';
 
@@ -9,8 +12,10 @@ import { IngestReader } from './reader.js';
 export const ingestStage: Stage = {
   name: 'ingest',
   summary: 'Reads harness trajectories (SWE-agent, mini-swe-agent, OpenHands, HF chat datasets) into canonical records with outcomes.',
-  version: '2',
-  configSlice: (config) => config.ingest,
+  // 3: secrets redacted (2: malformed messages, task ids after run names, teacher models).
+  version: '3',
+  // The redaction rule set's version is part of the slice: a new rule set reruns from ingest.
+  configSlice: (config: PipelineConfig) => ({ ...config.ingest, ...(config.ingest.redact.enabled ? { redaction_rules: RULESET_VERSION } : {}) }),
   dependencyFiles: (config) => config.ingest.labels,
   // Only the outcome files the reader joins (same search, same parse): an unrelated .json beside the runs is not an input.
   async extraInputFiles(config, inputFiles) {
@@ -18,6 +23,18 @@ export const ingestStage: Stage = {
     return (await besideOutcomeFiles(inputFiles)).map((b) => b.file).sort();
   },
   async run(ctx) {
-    await new IngestReader(ctx).run();
+    await new IngestReader(redactingRejects(ctx)).run();
   },
 };
+
+/**
+ * Reject messages quote what they could not read (a JSON parse error shows a snippet of the line), so
+ * they go through the same redaction as the runs before they reach rejects.jsonl.
+ */
+function redactingRejects(ctx: StageContext): StageContext {
+  const r = ctx.config.ingest.redact;
+  if (!r.enabled) return ctx;
+  const redactor = new Redactor({ emails: r.emails, allow: r.allow });
+  const reject = async (input: RejectInput): Promise<void> => ctx.reject({ ...input, message: (await redactor.redactText(input.message)).value });
+  return new Proxy(ctx, { get: (target, key) => (key === 'reject' ? reject : Reflect.get(target, key, target)) });
+}

@@ -26,6 +26,7 @@ interface Where {
 const inFile = (file: string): Where => ({ file, record: 0, label: file });
 const atLine = (file: string, line: number): Where => ({ file, record: line, label: `Line ${line} of ${file}` });
 const atRow = (file: string, row: number): Where => ({ file, record: row, label: `Row ${row} (0-based) of ${file}` });
+import { Redactor } from '../../redact/record.js';
 
 type Plan = { file: string; kind: 'json' | 'jsonl' | 'parquet' } | { file: string; kind: 'consumed' } | { file: string; kind: 'skip'; reason: string };
 
@@ -57,9 +58,13 @@ export class IngestReader {
   private readonly repairTotals = { records: 0, invalid_utf8: 0, lone_surrogates: 0 };
   private recordsRead = 0;
   private readonly runMetadataFiles: string[] = [];
+  private readonly redactor: Redactor | null;
+  private runsRedacted = 0;
 
   constructor(private readonly ctx: StageContext) {
     this.cfg = ctx.config.ingest;
+    const r = this.cfg.redact;
+    this.redactor = r.enabled ? new Redactor({ emails: r.emails, allow: r.allow }) : null;
   }
 
   async run(): Promise<void> {
@@ -75,6 +80,7 @@ export class IngestReader {
     this.ctx.setStat('per_outcome_by_harness', this.outcomeByHarness);
     this.ctx.setStat('label_conflicts', this.labelConflicts);
     this.ctx.setStat('patches_joined', this.patchesJoined);
+    if (this.redactor) this.ctx.setStat('runs_redacted', this.runsRedacted);
     this.ctx.setStat('skipped_files', this.skipped.slice(0, MAX_LISTED_SKIPS));
     this.ctx.setStat('skipped_files_total', this.skipped.length);
     if (this.runMetadataFiles.length) this.ctx.setStat('run_metadata_files', this.runMetadataFiles.slice(0, MAX_LISTED_SKIPS));
@@ -345,8 +351,10 @@ export class IngestReader {
         await this.ctx.reject({ reason: 'unknown-shape', message: `${label} is not a canonical trajectory: ${i?.path.join('.')}: ${i?.message}.`, file, record });
         return;
       }
-      this.countEmitted(parsed.data, parsed.data.outcome.resolved === null ? 'none' : 'record');
-      await this.ctx.emit(parsed.data);
+      const clean = await this.redacted(parsed.data);
+      if (!clean) return;
+      this.countEmitted(clean, clean.outcome.resolved === null ? 'none' : 'record');
+      await this.ctx.emit(clean);
       return;
     }
     if (detected.kind === 'unknown') {
@@ -374,10 +382,12 @@ export class IngestReader {
         await this.ctx.reject({ reason: 'invalid-record', message: `${label} (${draft.format}) gives an invalid trajectory: ${i?.path.join('.')}: ${i?.message}.`, file, record, task_id: joined.trajectory.task_id });
         return;
       }
+      const clean = await this.redacted(checked.data);
+      if (!clean) return;
       if (joined.conflict) this.labelConflicts++;
       if (joined.trajectory.meta.patch_source) this.patchesJoined++;
-      this.countEmitted(checked.data, joined.origin);
-      await this.ctx.emit(checked.data);
+      this.countEmitted(clean, joined.origin);
+      await this.ctx.emit(clean);
     } catch (err) {
       if (err instanceof FormatError) {
         const forced = this.cfg.format !== 'auto' && err.reason === 'unknown-shape' ? ` (ingest.format is "${this.cfg.format}", so no other reader was tried)` : '';
@@ -387,6 +397,33 @@ export class IngestReader {
       // A shape no adapter anticipated must not stop the build: the record is rejected with the cause.
       await this.ctx.reject({ reason: 'unreadable-record', message: `${label} could not be read as ${detected.adapter.name}: ${(err as Error).message}.`, file, record });
     }
+  }
+
+  /**
+   * The run with its secrets replaced (counted per type), or null when redact.mode is reject and it
+   * holds one (then rejected, naming the types and never the values).
+   */
+  private async redacted(t: Trajectory): Promise<Trajectory | null> {
+    if (!this.redactor) return t;
+    const { value, counts } = await this.redactor.redactTrajectory(t);
+    const types = Object.keys(counts);
+    if (types.length === 0) return t;
+    if (this.cfg.redact.mode === 'reject') {
+      const n = Object.values(counts).reduce((a, b) => a + b, 0);
+      await this.ctx.reject({
+        reason: 'contains-secret',
+        message: `Record ${t.source.record} of ${t.source.file} holds ${n} secret(s) (${types.join(', ')}); ingest.redact.mode is reject, so the run is dropped.`,
+        file: t.source.file,
+        record: t.source.record,
+        task_id: t.task_id,
+        details: { secrets: counts },
+      });
+      for (const [k, v] of Object.entries(counts)) this.ctx.count('secrets_found', k, v);
+      return null;
+    }
+    this.runsRedacted++;
+    for (const [k, v] of Object.entries(counts)) this.ctx.count('redactions', k, v);
+    return value;
   }
 
   private countEmitted(t: Trajectory, origin: LabelOrigin): void {
