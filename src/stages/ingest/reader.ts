@@ -10,38 +10,12 @@ import type { StageContext } from '../../runner/stage.js';
 import { assemble, type LabelOrigin } from './assemble.js';
 import { RunMetadata, fileKind, jsonParseFailure, looksLikeRunAttempt, readJsonFile, taskIdFromFileName } from './files.js';
 import { besideOutcomeFiles } from './beside.js';
+import { IngestNotes, atLine, atRow, inFile, type Where } from './notes.js';
 import { parquetRows } from './parquet.js';
+import { IngestRedaction } from './redaction.js';
 import { normalizeParsed } from '../../core/text.js';
 
-/**
- * Where a record came from, as rejects and messages say it: JSON lines by 1-based line number (blank
- * lines counted, as an editor shows them), Parquet by 0-based row index (as pandas, pyarrow and DuckDB
- * OFFSET count), single-run JSON files as the file (record 0).
- */
-interface Where {
-  file: string;
-  record: number;
-  label: string;
-}
-const inFile = (file: string): Where => ({ file, record: 0, label: file });
-const atLine = (file: string, line: number): Where => ({ file, record: line, label: `Line ${line} of ${file}` });
-const atRow = (file: string, row: number): Where => ({ file, record: row, label: `Row ${row} (0-based) of ${file}` });
-import { Redactor } from '../../redact/record.js';
-
 type Plan = { file: string; kind: 'json' | 'jsonl' | 'parquet' } | { file: string; kind: 'consumed' } | { file: string; kind: 'skip'; reason: string };
-
-const MAX_LISTED_SKIPS = 500;
-/** Skipped files and repaired records named in the end-of-ingest warnings. */
-const NAMED_IN_LOG = 5;
-
-interface TextRepair {
-  file: string;
-  record: number;
-  /** The record as messages say it ("Line 3 of rows.jsonl"). */
-  at: string;
-  invalid_utf8: number;
-  lone_surrogates: number;
-}
 
 /** One ingest run: classify the inputs, load outcome files, then read every run and emit it. */
 export class IngestReader {
@@ -50,21 +24,16 @@ export class IngestReader {
   private readonly runMeta = new RunMetadata();
   private readonly plan: Plan[] = [];
   private readonly labelFiles: { file: string; kind: string; entries: number; origin: 'config' | 'input' | 'beside' }[] = [];
-  private readonly skipped: { file: string; reason: string }[] = [];
   private labelConflicts = 0;
   private patchesJoined = 0;
   private readonly outcomeByHarness: Record<string, { resolved: number; failed: number; unlabelled: number }> = {};
-  private readonly repairs: TextRepair[] = [];
-  private readonly repairTotals = { records: 0, invalid_utf8: 0, lone_surrogates: 0 };
-  private recordsRead = 0;
-  private readonly runMetadataFiles: string[] = [];
-  private readonly redactor: Redactor | null;
-  private runsRedacted = 0;
+  private readonly notes: IngestNotes;
+  private readonly redaction: IngestRedaction;
 
   constructor(private readonly ctx: StageContext) {
     this.cfg = ctx.config.ingest;
-    const r = this.cfg.redact;
-    this.redactor = r.enabled ? new Redactor({ emails: r.emails, allow: r.allow }) : null;
+    this.notes = new IngestNotes(ctx);
+    this.redaction = new IngestRedaction(ctx);
   }
 
   async run(): Promise<void> {
@@ -80,52 +49,12 @@ export class IngestReader {
     this.ctx.setStat('per_outcome_by_harness', this.outcomeByHarness);
     this.ctx.setStat('label_conflicts', this.labelConflicts);
     this.ctx.setStat('patches_joined', this.patchesJoined);
-    if (this.redactor) this.ctx.setStat('runs_redacted', this.runsRedacted);
-    this.ctx.setStat('skipped_files', this.skipped.slice(0, MAX_LISTED_SKIPS));
-    this.ctx.setStat('skipped_files_total', this.skipped.length);
-    if (this.runMetadataFiles.length) this.ctx.setStat('run_metadata_files', this.runMetadataFiles.slice(0, MAX_LISTED_SKIPS));
-    if (this.skipped.length > MAX_LISTED_SKIPS) this.ctx.setStat('skipped_files_not_listed', this.skipped.length - MAX_LISTED_SKIPS);
-    this.ctx.setStat('text_repairs', { ...this.repairTotals, listed: this.repairs.slice(0, MAX_LISTED_SKIPS) });
-    this.report();
-  }
-
-  /** End-of-ingest warnings: inputs that were not read as runs, text that had to be repaired; none read at all is an error. */
-  private report(): void {
-    const names = <T>(list: T[], show: (x: T) => string): string =>
-      list.slice(0, NAMED_IN_LOG).map(show).join(', ') + (list.length > NAMED_IN_LOG ? `, and ${list.length - NAMED_IN_LOG} more` : '');
-    const skipped = names(this.skipped, (s) => `${s.file} (${s.reason})`);
-    if (this.recordsRead === 0) {
-      const what = this.skipped.length ? ` ${this.skipped.length} of them are not trajectories: ${skipped}.` : '';
-      const consumed = this.labelFiles.filter((f) => f.origin === 'input').length;
-      const labels = consumed ? ` ${consumed} are outcome files (joined to runs, not runs themselves).` : '';
-      throw new UserError(`No trajectory was read from the ${this.ctx.inputFiles.length} input file(s).${what}${labels} Point --input (or inputs:) at the run files (.traj, .json, .jsonl, .parquet).`);
-    }
-    if (this.skipped.length) this.ctx.log.warn(`ingest skipped ${this.skipped.length} input file(s) that are not trajectories: ${skipped} (listed in ingest/manifest.json stats.skipped_files).`);
-    const t = this.repairTotals;
-    if (t.records) {
-      const where = names(this.repairs, (r) => r.at);
-      this.ctx.log.warn(
-        `ingest repaired text in ${t.records} record(s): ${t.invalid_utf8} invalid UTF-8 sequence(s) and ${t.lone_surrogates} lone UTF-16 surrogate(s) replaced by U+FFFD (${where}; counts in ingest/manifest.json stats.text_repairs and each record's meta.text_repairs).`,
-      );
-    }
-  }
-
-  private noteRepairs(where: Where, invalidUtf8: number, loneSurrogates: number): void {
-    if (invalidUtf8 + loneSurrogates === 0) return;
-    const last = this.repairs[this.repairs.length - 1];
-    if (last && last.file === where.file && last.record === where.record) {
-      last.invalid_utf8 += invalidUtf8;
-      last.lone_surrogates += loneSurrogates;
-    } else {
-      this.repairTotals.records++;
-      if (this.repairs.length < MAX_LISTED_SKIPS) this.repairs.push({ file: displayPath(where.file), record: where.record, at: where.label, invalid_utf8: invalidUtf8, lone_surrogates: loneSurrogates });
-    }
-    this.repairTotals.invalid_utf8 += invalidUtf8;
-    this.repairTotals.lone_surrogates += loneSurrogates;
+    this.redaction.finish();
+    this.notes.finish(this.labelFiles.filter((f) => f.origin === 'input').length);
   }
 
   private countIn(): void {
-    this.recordsRead++;
+    this.notes.recordsRead++;
     this.ctx.countIn();
   }
 
@@ -173,20 +102,15 @@ export class IngestReader {
     return { kind: 'patches', patches };
   }
 
-  private skip(file: string, reason: string): void {
-    this.skipped.push({ file: displayPath(file), reason });
-    this.ctx.count('skipped_by_reason', reason);
-  }
-
   private async classifyInputs(): Promise<void> {
     for (const file of this.ctx.inputFiles) {
       const { kind, reason } = fileKind(file);
       if (/(^|\/)metadata\.ya?ml$/i.test(file)) {
         // A SWE-bench experiment's metadata.yaml names the model (RunMetadata): used, not skipped.
-        this.runMetadataFiles.push(displayPath(file));
+        this.notes.runMetadataFile(file);
         this.plan.push({ file, kind: 'consumed' });
       } else if (kind === 'skip') {
-        this.skip(file, reason!);
+        this.notes.skip(file, reason!);
         this.plan.push({ file, kind: 'skip', reason: reason! });
       } else if (kind === 'predictions-jsonl') {
         this.addOutcomeFile(await this.readOutcomeLines(file), file, 'input');
@@ -214,7 +138,7 @@ export class IngestReader {
     if (looksCanonical(r.value) || detectFormat(r.value, ctx, 'auto').kind !== 'unknown' || looksLikeRunAttempt(r.value) || this.cfg.format !== 'auto') {
       return { file, kind: 'json' };
     }
-    this.skip(file, 'not-a-trajectory');
+    this.notes.skip(file, 'not-a-trajectory');
     return { file, kind: 'skip', reason: 'not-a-trajectory' };
   }
 
@@ -233,7 +157,7 @@ export class IngestReader {
     const where = inFile(file);
     const r = await readJsonFile(file, this.cfg.max_json_bytes);
     if (!r.ok) {
-      this.noteRepairs(where, r.invalidUtf8, 0);
+      this.notes.repaired(where, r.invalidUtf8, 0);
       await this.ctx.reject({ reason: r.reason, message: `${file} cannot be read: ${r.message}.`, file, record: 0 });
       return;
     }
@@ -275,7 +199,7 @@ export class IngestReader {
       try {
         value = JSON.parse(item.text);
       } catch (err) {
-        this.noteRepairs(where, item.invalidUtf8, 0);
+        this.notes.repaired(where, item.invalidUtf8, 0);
         const { truncated: cut, msg } = jsonParseFailure(err);
         const truncated = isLast && !complete && cut;
         const binary = item.invalidUtf8 > 0 ? ` (${item.invalidUtf8} invalid UTF-8 sequence(s): is it a binary file?)` : '';
@@ -328,7 +252,7 @@ export class IngestReader {
     const { file, record, label } = where;
     const norm = normalizeParsed(raw, this.cfg.max_depth);
     if (!norm.ok) {
-      this.noteRepairs(where, invalidUtf8, 0);
+      this.notes.repaired(where, invalidUtf8, 0);
       await this.ctx.reject({
         reason: 'too-deep',
         message: `${label} is nested more than ${norm.maxDepth} levels deep (ingest.max_depth); no trajectory nests like that, and later stages would overflow the stack.`,
@@ -338,7 +262,7 @@ export class IngestReader {
       return;
     }
     const value = norm.value;
-    this.noteRepairs(where, invalidUtf8, norm.loneSurrogates);
+    this.notes.repaired(where, invalidUtf8, norm.loneSurrogates);
     const repaired = invalidUtf8 + norm.loneSurrogates ? { invalid_utf8: invalidUtf8, lone_surrogates: norm.loneSurrogates } : null;
     // Adapters name a record "Record N of FILE"; say it as a line, a row or the file.
     const say = (m: string): string => m.split(`Record ${record} of ${file}`).join(label);
@@ -351,7 +275,7 @@ export class IngestReader {
         await this.ctx.reject({ reason: 'unknown-shape', message: `${label} is not a canonical trajectory: ${i?.path.join('.')}: ${i?.message}.`, file, record });
         return;
       }
-      const clean = await this.redacted(parsed.data);
+      const clean = await this.redaction.apply(parsed.data);
       if (!clean) return;
       this.countEmitted(clean, clean.outcome.resolved === null ? 'none' : 'record');
       await this.ctx.emit(clean);
@@ -382,7 +306,7 @@ export class IngestReader {
         await this.ctx.reject({ reason: 'invalid-record', message: `${label} (${draft.format}) gives an invalid trajectory: ${i?.path.join('.')}: ${i?.message}.`, file, record, task_id: joined.trajectory.task_id });
         return;
       }
-      const clean = await this.redacted(checked.data);
+      const clean = await this.redaction.apply(checked.data);
       if (!clean) return;
       if (joined.conflict) this.labelConflicts++;
       if (joined.trajectory.meta.patch_source) this.patchesJoined++;
@@ -397,33 +321,6 @@ export class IngestReader {
       // A shape no adapter anticipated must not stop the build: the record is rejected with the cause.
       await this.ctx.reject({ reason: 'unreadable-record', message: `${label} could not be read as ${detected.adapter.name}: ${(err as Error).message}.`, file, record });
     }
-  }
-
-  /**
-   * The run with its secrets replaced (counted per type), or null when redact.mode is reject and it
-   * holds one (then rejected, naming the types and never the values).
-   */
-  private async redacted(t: Trajectory): Promise<Trajectory | null> {
-    if (!this.redactor) return t;
-    const { value, counts } = await this.redactor.redactTrajectory(t);
-    const types = Object.keys(counts);
-    if (types.length === 0) return t;
-    if (this.cfg.redact.mode === 'reject') {
-      const n = Object.values(counts).reduce((a, b) => a + b, 0);
-      await this.ctx.reject({
-        reason: 'contains-secret',
-        message: `Record ${t.source.record} of ${t.source.file} holds ${n} secret(s) (${types.join(', ')}); ingest.redact.mode is reject, so the run is dropped.`,
-        file: t.source.file,
-        record: t.source.record,
-        task_id: t.task_id,
-        details: { secrets: counts },
-      });
-      for (const [k, v] of Object.entries(counts)) this.ctx.count('secrets_found', k, v);
-      return null;
-    }
-    this.runsRedacted++;
-    for (const [k, v] of Object.entries(counts)) this.ctx.count('redactions', k, v);
-    return value;
   }
 
   private countEmitted(t: Trajectory, origin: LabelOrigin): void {
