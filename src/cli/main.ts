@@ -6,6 +6,7 @@ import { STAGES } from '../stages/index.js';
 import { validateExport } from '../validate/export.js';
 import { DEFAULT_ROW_CHECKS } from '../validate/checks.js';
 import { runCommand } from './run.js';
+import { writeReport } from '../report/write.js';
 
 /** Exit codes: 0 done, 1 failed (one sentence on stderr), 2 usage, 3 stopped cleanly before the end (resumable). */
 async function main(argv: string[]): Promise<number> {
@@ -33,7 +34,7 @@ async function main(argv: string[]): Promise<number> {
           .example('$0 run pipelines/nightly.yaml --set dedup.minhash.threshold=0.9', 'Rerun dedup and what follows with one value changed.')
           .example('$0 run --input traj/ --out data/runs/try1', 'Ingest a folder of mixed harness files with default settings.'),
       async (a) => {
-        const { outcomes, outDir } = await runCommand({
+        const { outcomes, outDir, config } = await runCommand({
           pipeline: a.pipeline,
           input: a.input,
           out: a.out,
@@ -53,7 +54,22 @@ async function main(argv: string[]): Promise<number> {
           code = a['dry-run'] ? 0 : 3;
           return;
         }
+        if (config.report.enabled) {
+          const report = await writeReport(outDir, { name: config.name, config: config.report });
+          if (!a.quiet) process.stderr.write(`trajpipe: report in ${report}\n`);
+        }
         if (!a.quiet) process.stderr.write(`trajpipe: done; outputs in ${outDir}\n`);
+      },
+    )
+    .command(
+      'report <dir>',
+      'Write a self-contained HTML report of a run folder (funnel, rejects, curves, runs) and print its path.',
+      (y) =>
+        y
+          .positional('dir', { type: 'string', demandOption: true, describe: 'A run folder (the --out of trajpipe run).' })
+          .option('name', { type: 'string', describe: 'Title of the report (default: the folder name).' }),
+      async (a) => {
+        process.stdout.write(`${await writeReport(a.dir, { name: a.name })}\n`);
       },
     )
     .command(

@@ -6,6 +6,7 @@ import { createLogger } from '../runner/log.js';
 import { runPipeline, type StageOutcome } from '../runner/runner.js';
 import { STAGES } from '../stages/index.js';
 import { UserError } from '../core/errors.js';
+import type { PipelineConfig } from '../../schemas/index.js';
 
 export interface RunArgs {
   pipeline?: string | undefined;
@@ -29,7 +30,7 @@ function shortcutSets(args: RunArgs): string[] {
   return sets;
 }
 
-export async function runCommand(args: RunArgs): Promise<{ outcomes: StageOutcome[]; outDir: string }> {
+export async function runCommand(args: RunArgs): Promise<{ outcomes: StageOutcome[]; outDir: string; config: PipelineConfig }> {
   if (args.from && args.only) throw new UserError('Use either --from or --only, not both.');
   const { config } = await loadConfig(args.pipeline ?? null, [...(args.set ?? []), ...shortcutSets(args)]);
   const inputs = args.input?.length ? args.input : config.inputs;
@@ -50,5 +51,5 @@ export async function runCommand(args: RunArgs): Promise<{ outcomes: StageOutcom
     options: { dryRun: args.dryRun, quiet: args.quiet },
     log,
   });
-  return { outcomes, outDir };
+  return { outcomes, outDir, config };
 }
