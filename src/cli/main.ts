@@ -7,6 +7,7 @@ import { validateExport } from '../validate/export.js';
 import { DEFAULT_ROW_CHECKS } from '../validate/checks.js';
 import { runCommand } from './run.js';
 import { writeReport } from '../report/write.js';
+import { inspectRun } from '../report/inspect.js';
 
 /** Exit codes: 0 done, 1 failed (one sentence on stderr), 2 usage, 3 stopped cleanly before the end (resumable). */
 async function main(argv: string[]): Promise<number> {
@@ -70,6 +71,18 @@ async function main(argv: string[]): Promise<number> {
           .option('name', { type: 'string', describe: 'Title of the report (default: the folder name).' }),
       async (a) => {
         process.stdout.write(`${await writeReport(a.dir, { name: a.name })}\n`);
+      },
+    )
+    .command(
+      'inspect <dir> <id>',
+      'Print one run: its messages with trained turns marked, its curve as a text chart, the cut and why.',
+      (y) =>
+        y
+          .positional('dir', { type: 'string', demandOption: true, describe: 'A run folder.' })
+          .positional('id', { type: 'string', demandOption: true, describe: 'Run id (or its first characters).' })
+          .option('chars', { type: 'number', default: 600, describe: 'Characters shown per message.' }),
+      async (a) => {
+        process.stdout.write(await inspectRun(a.dir, a.id, { messageChars: a.chars }));
       },
     )
     .command(
