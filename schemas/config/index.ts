@@ -6,7 +6,7 @@ import { LabelConfig } from './label.js';
 import { SegmentConfig } from './segment.js';
 import { ExportConfig } from './export.js';
 import { TokenizerConfig } from './tokenizer.js';
-import { ReportConfig, NightlyConfig } from './report.js';
+import { ReportConfig, NightlyConfig, NightlyGuards } from './report.js';
 
 export const RunnerConfig = z
   .object({
@@ -37,4 +37,4 @@ export const PipelineConfig = z
 
 export type RunnerConfig = z.infer<typeof RunnerConfig>;
 export type PipelineConfig = z.infer<typeof PipelineConfig>;
-export { TokenizerConfig, IngestConfig, FilterConfig, DedupConfig, LabelConfig, SegmentConfig, ExportConfig, ReportConfig, NightlyConfig };
+export { TokenizerConfig, IngestConfig, FilterConfig, DedupConfig, LabelConfig, SegmentConfig, ExportConfig, ReportConfig, NightlyConfig, NightlyGuards };

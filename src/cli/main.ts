@@ -8,8 +8,9 @@ import { DEFAULT_ROW_CHECKS } from '../validate/checks.js';
 import { runCommand } from './run.js';
 import { writeReport } from '../report/write.js';
 import { inspectRun } from '../report/inspect.js';
+import { runNightly } from '../nightly/nightly.js';
 
-/** Exit codes: 0 done, 1 failed (one sentence on stderr), 2 usage, 3 stopped cleanly before the end (resumable). */
+/** Exit codes: 0 done, 1 failed (one sentence on stderr), 2 usage, 3 stopped cleanly before the end (resumable), 4 a nightly guard tripped. */
 async function main(argv: string[]): Promise<number> {
   let code = 0;
   await yargs(argv)
@@ -83,6 +84,49 @@ async function main(argv: string[]): Promise<number> {
           .option('chars', { type: 'number', default: 600, describe: 'Characters shown per message.' }),
       async (a) => {
         process.stdout.write(await inspectRun(a.dir, a.id, { messageChars: a.chars }));
+      },
+    )
+    .command(
+      'nightly <pipeline>',
+      'One night of a nightly build: run into <root>/<date>/, validate, compare with the previous night, report, then switch <root>/latest. Exit 4 when a guard trips.',
+      (y) =>
+        y
+          .positional('pipeline', { type: 'string', demandOption: true, describe: 'Pipeline file, e.g. pipelines/nightly.yaml.' })
+          .option('root', { type: 'string', describe: 'Folder of the dated runs and latest (default: nightly.root, else the pipeline\'s out).' })
+          .option('date', { type: 'string', describe: 'Name of the night (default: today, UTC), e.g. 2026-12-02.' })
+          .option('input', { alias: 'i', type: 'string', array: true, describe: 'Input file, folder or glob; replaces the pipeline\'s inputs.' })
+          .option('set', { type: 'string', array: true, describe: 'KEY=VALUE override of the pipeline config; repeatable.' })
+          .option('teacher-base-url', { type: 'string', describe: 'OpenAI-compatible teacher endpoint.' })
+          .option('teacher-model', { type: 'string', describe: 'Teacher model name.' })
+          .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print nothing but errors and tripped guards.' }),
+      async (a) => {
+        const r = await runNightly({
+          pipeline: a.pipeline,
+          root: a.root,
+          date: a.date,
+          input: a.input,
+          set: a.set,
+          teacherBaseUrl: a['teacher-base-url'],
+          teacherModel: a['teacher-model'],
+          quiet: a.quiet,
+        });
+        if (r.status === 'stopped') {
+          process.stderr.write(`trajpipe: night ${r.night} stopped at ${r.reason}; latest was not switched. Rerun the same command to resume.\n`);
+          code = 3;
+          return;
+        }
+        const c = r.comparison;
+        if (!a.quiet) {
+          process.stderr.write(
+            `trajpipe: night ${r.night}${c.previous ? ` against ${c.previous}` : ''}: ${c.new_runs_count} new run(s), ${c.gone_runs_count} gone, ` +
+              `${c.exported.tonight} row(s) exported, ${c.cost.requests} teacher request(s) (${c.cost.cache_hits} cached), ~$${c.cost.estimated_cost.toFixed(4)}\n` +
+              `trajpipe: report in ${r.report}; latest -> ${r.night}\n`,
+          );
+        }
+        if (c.guards.length) {
+          for (const g of c.guards) process.stderr.write(`trajpipe: guard tripped: ${g}\n`);
+          code = 4;
+        }
       },
     )
     .command(

@@ -4,6 +4,7 @@ import { STAGE_ORDER, type PipelineRecord, type ReportConfig, type StageManifest
 import { readLines } from '../io/jsonl.js';
 import { readManifest } from '../runner/runner.js';
 import { toReportRun, type ReportRun } from './runs.js';
+import type { NightComparison } from '../nightly/compare.js';
 
 /** One stage of the funnel, from its manifest (no timings: the report is deterministic). */
 export interface FunnelStage {
@@ -60,6 +61,8 @@ export interface ReportData {
   page_size: number;
   fold_chars: number;
   max_runs_with_messages: number;
+  /** A nightly build's comparison with the previous night. */
+  nightly?: NightComparison;
 }
 
 export type OutcomeName = 'resolved' | 'failed' | 'unknown';

@@ -43,6 +43,7 @@ export async function renderReport(data: ReportData): Promise<string> {
 ${data.complete ? '' : '<p class="badge">This run is incomplete: the export stage has no manifest.</p>'}
 </header>
 <nav class="small"><a href="#s-funnel">funnel</a> · <a href="#s-rejects">rejects</a> · <a href="#s-breakdowns">breakdowns</a> · <a href="#s-curves">curves</a> · <a href="#s-teacher">teacher</a> · <a href="#s-runs">runs</a></nav>
+${data.nightly ? '<section id="s-nightly"><h2>Compared with the previous night</h2><div id="nightly"></div></section>' : ''}
 <section id="s-funnel"><h2>Stage funnel</h2>
 <div class="row"><table id="funnel"><thead><tr><th>stage</th><th class="num">in</th><th class="num">kept</th><th class="num">kept %</th><th class="num">dropped</th><th class="num">dropped %</th></tr></thead><tbody></tbody></table>
 <div id="funnel-chart" class="chart"></div></div></section>

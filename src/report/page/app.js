@@ -53,6 +53,38 @@
     `${fmt(totalIn)} records read, ${exported ? fmt(exported.records_out) + ' exported' : 'not exported (the run did not reach export)'}; ` +
     `${fmt(data.runs.length)} runs in the list.`;
 
+  // ---- a nightly build: what changed since the previous night
+  (function nightly() {
+    const c = data.nightly;
+    if (!c) return;
+    const root = $('#nightly');
+    if (c.guards.length) root.append(el('div', { class: 'guards' }, el('h3', { text: 'Guards tripped' }), el('ul', {}, c.guards.map((g) => el('li', { text: g })))));
+    root.append(
+      el('p', { text: c.previous ? `Night ${c.night} against ${c.previous}: ${fmt(c.runs_tonight)} runs read (${fmt(c.runs_previous)} before); exported rows ${fmt(c.exported.tonight)} (${c.exported.previous === null ? '–' : fmt(c.exported.previous)} before).` : `Night ${c.night}: the first night, nothing to compare with.` }),
+      el('table', { class: 'kv', id: 'night-cost' }, el('tbody', {},
+        el('tr', {}, el('th', { text: 'teacher requests tonight' }), el('td', { class: 'num', 'data-field': 'requests', text: fmt(c.cost.requests) })),
+        el('tr', {}, el('th', { text: 'answers from the cache' }), el('td', { class: 'num', 'data-field': 'cache_hits', text: fmt(c.cost.cache_hits) })),
+        el('tr', {}, el('th', { text: 'tokens' }), el('td', { class: 'num', text: `${fmt(c.cost.prompt_tokens)} + ${fmt(c.cost.completion_tokens)}` })),
+        el('tr', {}, el('th', { text: 'cost of the night' }), el('td', { class: 'num', text: '$' + c.cost.estimated_cost.toFixed(4) })),
+      )),
+    );
+    const runList = (title, id, runs, count) =>
+      el('div', { class: 'breakdown' }, el('h3', { text: `${title}: ${fmt(count)}` }),
+        el('table', { id }, el('tbody', {}, runs.map((r) => el('tr', { 'data-run': r.id }, el('td', {}, el('code', { text: r.id })), el('td', { text: r.task_id }), el('td', { text: r.harness }), el('td', { text: r.kept ? 'kept' : 'dropped' }))))),
+        count > runs.length ? el('p', { class: 'muted small', text: `${fmt(count - runs.length)} more not listed` }) : null);
+    root.append(el('div', { class: 'breakdowns' },
+      runList('new runs', 'new-runs', c.new_runs, c.new_runs_count),
+      runList('runs gone', 'gone-runs', c.gone_runs, c.gone_runs_count),
+      el('div', { class: 'breakdown' }, el('h3', { text: `new tasks: ${c.new_tasks.length}` }), el('p', { class: 'small', text: c.new_tasks.join(', ') || '–' }), el('h3', { text: `tasks gone: ${c.gone_tasks.length}` }), el('p', { class: 'small', text: c.gone_tasks.join(', ') || '–' })),
+    ));
+    const pctS = (x) => (x * 100).toFixed(1) + ' %';
+    root.append(el('h3', { text: 'rejects per reason, tonight against the previous night' }),
+      el('table', { id: 'night-reasons' },
+        el('thead', {}, el('tr', {}, el('th', { text: 'stage' }), el('th', { text: 'reason' }), el('th', { class: 'num', text: 'before' }), el('th', { class: 'num', text: 'tonight' }), el('th', { class: 'num', text: 'share before' }), el('th', { class: 'num', text: 'share tonight' }))),
+        el('tbody', {}, c.reasons.map((r) => el('tr', {}, el('td', { text: r.stage }), el('td', { text: r.reason }), el('td', { class: 'num', text: fmt(r.previous) }), el('td', { class: 'num', text: fmt(r.tonight) }), el('td', { class: 'num', text: pctS(r.previous_share) }), el('td', { class: 'num', text: pctS(r.tonight_share) })))),
+      ));
+  })();
+
   // ---- funnel
   (function funnel() {
     const body = $('#funnel tbody');
