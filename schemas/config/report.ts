@@ -11,6 +11,12 @@ export const ReportConfig = z
       .nonnegative()
       .default(500)
       .describe('Runs whose messages are embedded in the page (every run keeps its curve); later runs show their curve only.'),
+    max_message_chars: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(3_000_000)
+      .describe('Budget of message characters embedded in the whole page; once spent, later runs show their curve only (the page stays a few MB).'),
     message_chars: z.number().int().positive().default(1500).describe('A message longer than this is shortened to its head and tail in the page.'),
     fold_chars: z.number().int().positive().default(400).describe('Observations longer than this are folded (click to open).'),
     examples_per_reason: z.number().int().positive().default(3).describe('Example rejects shown per reason.'),

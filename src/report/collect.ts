@@ -164,6 +164,7 @@ export async function collectReport(runDir: string, name: string, cfg: ReportCon
   const peakPositions = new Array<number>(10).fill(0);
   const runs: ReportRun[] = [];
   let withoutMessages = 0;
+  let messageChars = 0;
   const segment = manifests.get('segment');
   if (segment) {
     for await (const r of streamRecords(partPaths(runDir, segment))) {
@@ -174,9 +175,11 @@ export async function collectReport(runDir: string, name: string, cfg: ReportCon
         const frac = r.steps.length > 1 ? seg.peak_step / (r.steps.length - 1) : 0;
         peakPositions[Math.min(9, Math.floor(frac * 10))]!++;
       }
-      const embed = runs.length < cfg.max_runs_with_messages;
+      const embed = runs.length < cfg.max_runs_with_messages && messageChars < cfg.max_message_chars;
       if (!embed) withoutMessages++;
-      runs.push(toReportRun(r, embed ? cfg : null));
+      const run = toReportRun(r, embed ? cfg : null);
+      for (const m of run.messages ?? []) messageChars += m.text.length;
+      runs.push(run);
     }
   }
   return {

@@ -309,7 +309,7 @@
       r.values ? chart : el('p', { class: 'muted', text: r.outcome === 'resolved' ? 'Resolved: trained whole, no curve.' : 'No curve.' }),
       r.values ? el('p', { class: 'legend small' }, el('span', { class: 'key peak' }, '● peak'), el('span', { class: 'key critical' }, '● critical mistake'), el('span', { class: 'key span' }, '▮ trained span'), el('span', { class: 'key cut' }, '┆ cut')) : null,
       el('h3', { text: 'Messages' }),
-      r.messages ? el('div', { class: 'messages' }, r.messages.map(messageView)) : el('p', { class: 'muted', text: `Messages not embedded (the page carries them for the first ${data.max_runs_with_messages} runs); run: trajpipe inspect RUN_DIR ${r.id}` }),
+      r.messages ? el('div', { class: 'messages' }, r.messages.map(messageView)) : el('p', { class: 'muted', text: `Messages not embedded (the page carries them for its first runs only: report.max_runs_with_messages, report.max_message_chars); see them with: trajpipe inspect RUN_DIR ${r.id}` }),
     );
     if (r.values) api.charts.curve = curveChart(chart, r);
     if (location.hash !== '#run-' + id) history.replaceState(null, '', '#run-' + id);
