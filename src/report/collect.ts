@@ -51,6 +51,8 @@ export interface ReportData {
   funnel: FunnelStage[];
   rejects: RejectReason[];
   breakdowns: { harness: Breakdown; teacher_model: Breakdown; outcome: Breakdown };
+  /** Whether ingest's stats gave the counts read per group (else the page shows only what was kept). */
+  breakdowns_in_known: { harness: boolean; teacher_model: boolean; outcome: boolean };
   shapes: Record<string, number>;
   /** Peak position as a fraction of the run's length, in ten bins (0-10 %, ..., 90-100 %). */
   peak_positions: number[];
@@ -157,8 +159,19 @@ export async function collectReport(runDir: string, name: string, cfg: ReportCon
     bump(breakdowns.teacher_model, r.source.teacher_model ?? '(unknown)', side);
     bump(breakdowns.outcome, outcomeOf(r), side);
   };
-  const ingest = manifests.get('ingest');
-  if (ingest) for await (const r of streamRecords(partPaths(runDir, ingest))) count(r, 'in');
+
+  // What came in per group is in ingest's stats; reading its parts again would double the report's cost.
+  const ingestStats = (manifests.get('ingest')?.stats ?? {}) as Record<string, unknown>;
+  const fromStats = (b: Breakdown, group: unknown, rename: Record<string, string> = {}) => {
+    if (!group || typeof group !== 'object') return false;
+    for (const [k, v] of Object.entries(group as Record<string, number>)) if (v > 0) (b[rename[k] ?? k] ??= { in: 0, out: 0 }).in += v;
+    return true;
+  };
+  const known = {
+    harness: fromStats(breakdowns.harness, ingestStats['per_harness']),
+    teacher_model: fromStats(breakdowns.teacher_model, ingestStats['per_teacher_model']),
+    outcome: fromStats(breakdowns.outcome, ingestStats['per_outcome'], { unlabelled: 'unknown' }),
+  };
 
   const shapes: Record<string, number> = {};
   const peakPositions = new Array<number>(10).fill(0);
@@ -188,6 +201,7 @@ export async function collectReport(runDir: string, name: string, cfg: ReportCon
     funnel,
     rejects: await collectRejects(runDir, manifests, cfg.examples_per_reason),
     breakdowns,
+    breakdowns_in_known: known,
     shapes,
     peak_positions: peakPositions,
     teacher: teacherStats(manifests.get('label')),

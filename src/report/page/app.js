@@ -70,7 +70,7 @@
     );
     const runList = (title, id, runs, count) =>
       el('div', { class: 'breakdown' }, el('h3', { text: `${title}: ${fmt(count)}` }),
-        el('table', { id }, el('tbody', {}, runs.map((r) => el('tr', { 'data-run': r.id }, el('td', {}, el('code', { text: r.id })), el('td', { text: r.task_id }), el('td', { text: r.harness }), el('td', { text: r.kept ? 'kept' : 'dropped' }))))),
+        el('table', { id }, el('tbody', {}, runs.map((r) => el('tr', { 'data-run': r.id }, el('td', {}, r.kept ? el('a', { href: '#run-' + r.id }, el('code', { text: r.id })) : el('code', { text: r.id })), el('td', { text: r.task_id }), el('td', { text: r.harness }), el('td', { text: r.kept ? 'kept' : 'dropped' }))))),
         count > runs.length ? el('p', { class: 'muted small', text: `${fmt(count - runs.length)} more not listed` }) : null);
     root.append(el('div', { class: 'breakdowns' },
       runList('new runs', 'new-runs', c.new_runs, c.new_runs_count),
@@ -139,7 +139,7 @@
           el('h3', { text: title }),
           el('table', { 'data-breakdown': key },
             el('thead', {}, el('tr', {}, el('th', { text: key.replace('_', ' ') }), el('th', { class: 'num', text: 'read' }), el('th', { class: 'num', text: 'kept' }), el('th', { class: 'num', text: 'kept %' }))),
-            el('tbody', {}, rows.map(([k, v]) => el('tr', {}, el('td', { text: k }), el('td', { class: 'num', text: fmt(v.in) }), el('td', { class: 'num', text: fmt(v.out) }), el('td', { class: 'num', text: pct(v.out, v.in) })))),
+            el('tbody', {}, rows.map(([k, v]) => { const known = data.breakdowns_in_known[key]; return el('tr', {}, el('td', { text: k }), el('td', { class: 'num', text: known ? fmt(v.in) : '–' }), el('td', { class: 'num', text: fmt(v.out) }), el('td', { class: 'num', text: known ? pct(v.out, v.in) : '–' })); })),
           ),
         ),
       );
@@ -316,6 +316,10 @@
     return true;
   }
 
+  window.addEventListener('hashchange', () => {
+    const m = /^#run-([0-9a-f]+)$/.exec(location.hash);
+    if (m && selectRun(m[1])) $('#s-runs').scrollIntoView();
+  });
   renderList();
   const fromHash = /^#run-([0-9a-f]+)$/.exec(location.hash);
   const initial = (fromHash && data.runs.find((r) => r.id === fromHash[1])) || data.runs.find((r) => r.values) || data.runs[0];
