@@ -105,6 +105,10 @@ const lines = [
 process.stdout.write(lines.join('\n') + '\n');
 
 if (args['stage-benches']) {
+  // The run report of this run folder: generation time, page size, load time in Chromium.
+  process.stdout.write(`\n== bench/report.ts ==\n`);
+  const rep = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'report.ts'), runDir], { cwd: ROOT, stdio: 'inherit' });
+  if (rep.status !== 0) process.stdout.write(`bench/report.ts exited with ${rep.status}\n`);
   for (const name of ['dedup', 'teacher', 'redact']) {
     const file = join(ROOT, 'bench', `${name}.ts`);
     if (!existsSync(file)) continue;

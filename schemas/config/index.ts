@@ -6,6 +6,7 @@ import { LabelConfig } from './label.js';
 import { SegmentConfig } from './segment.js';
 import { ExportConfig } from './export.js';
 import { TokenizerConfig } from './tokenizer.js';
+import { ReportConfig, NightlyConfig, NightlyGuards } from './report.js';
 
 export const RunnerConfig = z
   .object({
@@ -32,9 +33,11 @@ export const PipelineConfig = z
     label: LabelConfig.prefault({}),
     segment: SegmentConfig.prefault({}),
     export: ExportConfig.prefault({}),
+    report: ReportConfig.prefault({}),
+    nightly: NightlyConfig.prefault({}),
   })
   .strict();
 
 export type RunnerConfig = z.infer<typeof RunnerConfig>;
 export type PipelineConfig = z.infer<typeof PipelineConfig>;
-export { TokenizerConfig, IngestConfig, FilterConfig, DedupConfig, LabelConfig, SegmentConfig, ExportConfig };
+export { TokenizerConfig, IngestConfig, FilterConfig, DedupConfig, LabelConfig, SegmentConfig, ExportConfig, ReportConfig, NightlyConfig, NightlyGuards };

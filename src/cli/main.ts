@@ -8,10 +8,13 @@ import { validateExport } from '../validate/export.js';
 import { DEFAULT_ROW_CHECKS } from '../validate/checks.js';
 import { baselineLabelsNotice, runCommand } from './run.js';
 import { scrubUrlsInText } from '../core/endpoint.js';
+import { writeReport } from '../report/write.js';
+import { inspectRun } from '../report/inspect.js';
+import { runNightly } from '../nightly/nightly.js';
 
 /**
  * Exit codes: 0 done (or a dry run that printed its estimate), 1 failed (one sentence on stderr), 2 usage,
- * 3 stopped cleanly before the end (resumable), 130 interrupted by SIGINT or SIGTERM (resumable).
+ * 3 stopped cleanly before the end (resumable), 4 a nightly guard tripped, 130 interrupted by SIGINT or SIGTERM (resumable).
  */
 async function main(argv: string[]): Promise<number> {
   let code = 0;
@@ -39,7 +42,7 @@ async function main(argv: string[]): Promise<number> {
           .example('$0 run pipelines/nightly.yaml --set dedup.minhash.threshold=0.9', 'Rerun dedup and what follows with one value changed.')
           .example('$0 run --input traj/ --out data/runs/try1', 'Ingest a folder of mixed harness files with default settings.'),
       async (a) => {
-        const { outcomes, outDir } = await runCommand({
+        const { outcomes, outDir, config } = await runCommand({
           pipeline: a.pipeline,
           input: a.input,
           out: a.out,
@@ -67,9 +70,79 @@ async function main(argv: string[]): Promise<number> {
           process.stderr.write(`trajpipe: dry run: no teacher request was needed (label was up to date or had nothing to send), so the run went to the end; outputs in ${outDir}\n`);
           return;
         }
+        if (config.report.enabled) {
+          const report = await writeReport(outDir, { name: config.name, config: config.report });
+          if (!a.quiet) process.stderr.write(`trajpipe: report in ${report}\n`);
+        }
         if (!a.quiet) process.stderr.write(`trajpipe: done; outputs in ${outDir}\n`);
         const notice = baselineLabelsNotice(outcomes);
         if (notice && !a.quiet) process.stderr.write(`${notice}\n`);
+      },
+    )
+    .command(
+      'report <dir>',
+      'Write a self-contained HTML report of a run folder (funnel, rejects, curves, runs) and print its path.',
+      (y) =>
+        y
+          .positional('dir', { type: 'string', demandOption: true, describe: 'A run folder (the --out of trajpipe run).' })
+          .option('name', { type: 'string', describe: 'Title of the report (default: the folder name).' }),
+      async (a) => {
+        process.stdout.write(`${await writeReport(a.dir, { name: a.name })}\n`);
+      },
+    )
+    .command(
+      'inspect <dir> <id>',
+      'Print one run: its messages with trained turns marked, its curve as a text chart, the cut and why.',
+      (y) =>
+        y
+          .positional('dir', { type: 'string', demandOption: true, describe: 'A run folder.' })
+          .positional('id', { type: 'string', demandOption: true, describe: 'Run id (or its first characters).' })
+          .option('chars', { type: 'number', default: 600, describe: 'Characters shown per message.' }),
+      async (a) => {
+        process.stdout.write(await inspectRun(a.dir, a.id, { messageChars: a.chars }));
+      },
+    )
+    .command(
+      'nightly <pipeline>',
+      'One night of a nightly build: run into <root>/<date>/, validate, compare with the previous night, report, then switch <root>/latest. Exit 4 when a guard trips.',
+      (y) =>
+        y
+          .positional('pipeline', { type: 'string', demandOption: true, describe: 'Pipeline file, e.g. pipelines/nightly.yaml.' })
+          .option('root', { type: 'string', describe: 'Folder of the dated runs and latest (default: nightly.root, else the pipeline\'s out).' })
+          .option('date', { type: 'string', describe: 'Name of the night (default: today, UTC), e.g. 2026-12-02.' })
+          .option('input', { alias: 'i', type: 'string', array: true, describe: 'Input file, folder or glob; replaces the pipeline\'s inputs.' })
+          .option('set', { type: 'string', array: true, describe: 'KEY=VALUE override of the pipeline config; repeatable.' })
+          .option('teacher-base-url', { type: 'string', describe: 'OpenAI-compatible teacher endpoint.' })
+          .option('teacher-model', { type: 'string', describe: 'Teacher model name.' })
+          .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print nothing but errors and tripped guards.' }),
+      async (a) => {
+        const r = await runNightly({
+          pipeline: a.pipeline,
+          root: a.root,
+          date: a.date,
+          input: a.input,
+          set: a.set,
+          teacherBaseUrl: a['teacher-base-url'],
+          teacherModel: a['teacher-model'],
+          quiet: a.quiet,
+        });
+        if (r.status === 'stopped') {
+          process.stderr.write(`trajpipe: night ${r.night} stopped at ${r.reason}; latest was not switched. Rerun the same command to resume.\n`);
+          code = 3;
+          return;
+        }
+        const c = r.comparison;
+        if (!a.quiet) {
+          process.stderr.write(
+            `trajpipe: night ${r.night}${c.previous ? ` against ${c.previous}` : ''}: ${c.new_runs_count} new run(s), ${c.gone_runs_count} gone, ` +
+              `${c.exported.tonight} row(s) exported, ${c.cost.requests} teacher request(s) (${c.cost.cache_hits} cached), ~$${c.cost.estimated_cost.toFixed(4)}\n` +
+              `trajpipe: report in ${r.report}; latest -> ${r.night}\n`,
+          );
+        }
+        if (c.guards.length) {
+          for (const g of c.guards) process.stderr.write(`trajpipe: guard tripped: ${g}\n`);
+          code = 4;
+        }
       },
     )
     .command(

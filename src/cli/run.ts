@@ -8,6 +8,7 @@ import { releaseHeldLocksSync } from '../runner/lock.js';
 import { RunStatus, runPipeline, type StageOutcome } from '../runner/runner.js';
 import { STAGES } from '../stages/index.js';
 import { UsageError, UserError } from '../core/errors.js';
+import type { PipelineConfig } from '../../schemas/index.js';
 
 export interface RunArgs {
   pipeline?: string | undefined;
@@ -31,7 +32,7 @@ function shortcutSets(args: RunArgs): string[] {
   return sets;
 }
 
-export async function runCommand(args: RunArgs): Promise<{ outcomes: StageOutcome[]; outDir: string }> {
+export async function runCommand(args: RunArgs): Promise<{ outcomes: StageOutcome[]; outDir: string; config: PipelineConfig }> {
   if (args.from && args.only) throw new UsageError('Use either --from or --only, not both.');
   const status = new RunStatus();
   let outDir: string | null = null;
@@ -43,7 +44,7 @@ export async function runCommand(args: RunArgs): Promise<{ outcomes: StageOutcom
   }
 }
 
-async function runWithin(args: RunArgs, status: RunStatus, setOutDir: (dir: string) => void): Promise<{ outcomes: StageOutcome[]; outDir: string }> {
+async function runWithin(args: RunArgs, status: RunStatus, setOutDir: (dir: string) => void): Promise<{ outcomes: StageOutcome[]; outDir: string; config: PipelineConfig }> {
   const { config } = await loadConfig(args.pipeline ?? null, [...(args.set ?? []), ...shortcutSets(args)]);
   const inputs = args.input?.length ? args.input : config.inputs;
   if (inputs.length === 0) throw new UserError('No inputs: give --input PATH or list inputs in the pipeline file.');
@@ -69,7 +70,7 @@ async function runWithin(args: RunArgs, status: RunStatus, setOutDir: (dir: stri
     log,
     status,
   });
-  return { outcomes, outDir };
+  return { outcomes, outDir, config };
 }
 
 /** The one sentence an interrupted run leaves: what is complete, and how to go on. */
