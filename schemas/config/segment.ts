@@ -49,6 +49,12 @@ export const SegmentConfig = z
       .max(1)
       .default(0.05)
       .describe('Rises and falls smaller than this are noise when the curve shape is classified.'),
+    suspicious_curves: z
+      .enum(['drop', 'keep'])
+      .default('drop')
+      .describe(
+        "A failed run whose curve never falls (rising) or does not move (flat) contradicts its own outcome: a teacher steered by text in the run, or a broken labeler. drop: reject it (suspicious-curve); keep: train it as usual, flagged in the segment's note and counted.",
+      ),
     unknown_outcome: z
       .enum(['drop', 'as-failed'])
       .default('drop')

@@ -30,9 +30,20 @@ describe('decideSegment: what a record trains', () => {
     expect(kept.kind === 'train' && kept.segment.cut_after).toBeNull();
   });
 
-  it('a rising failed run whose peak is the submission trains the turns before it', () => {
-    const d = decideSegment(makeRecord({ name: 'r', resolved: false, steps: 3, values: [0.2, 0.4, 0.9] }), cfg());
+  it('a rising failed run whose peak is the submission trains the turns before it (when suspicious curves are kept)', () => {
+    const d = decideSegment(makeRecord({ name: 'r', resolved: false, steps: 3, values: [0.2, 0.4, 0.9] }), cfg({ suspicious_curves: 'keep' }));
     expect(d.kind === 'train' && d.segment.trained_steps).toEqual([0, 1]);
+    expect(d).toMatchObject({ suspicious: true, segment: { note: expect.stringMatching(/^suspicious: the curve of a failed run never falls/) } });
+  });
+
+  it('a failed run whose curve never falls or never moves is dropped as suspicious-curve by default', () => {
+    const rising = decideSegment(makeRecord({ name: 'r', resolved: false, steps: 4, values: [0.2, 0.4, 0.6, 0.9] }), cfg());
+    expect(rising).toMatchObject({ kind: 'drop', reason: 'suspicious-curve', shape: 'rising', details: { shape: 'rising' } });
+    if (rising.kind === 'drop') expect(rising.message).toMatch(/never falls/);
+    const constant = decideSegment(makeRecord({ name: 'c', resolved: false, steps: 4, values: [1, 1, 1, 1] }), cfg());
+    expect(constant).toMatchObject({ kind: 'drop', reason: 'suspicious-curve', shape: 'flat' });
+    // An ordinary inverted U is not suspicious.
+    expect(decideSegment(makeRecord({ name: 'u', resolved: false, steps: 4, values: [0.3, 0.7, 0.4, 0.2] }), cfg())).toMatchObject({ kind: 'train', suspicious: false });
   });
 
   it('a failed run without values is dropped, never trained whole', () => {

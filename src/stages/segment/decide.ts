@@ -2,7 +2,7 @@ import type { CurveShape, PipelineRecord, Segment, SegmentConfig } from '../../.
 import { analyseFailedCurve } from './curve.js';
 
 export type SegmentDecision =
-  | { kind: 'train'; segment: Segment; outcome: 'resolved' | 'failed' | 'unknown'; shape: CurveShape | null; noClearMistake: boolean }
+  | { kind: 'train'; segment: Segment; outcome: 'resolved' | 'failed' | 'unknown'; shape: CurveShape | null; noClearMistake: boolean; suspicious?: boolean }
   | { kind: 'drop'; reason: string; message: string; details?: Record<string, unknown>; shape: CurveShape | null };
 
 function spanOf(record: PipelineRecord, trainedSteps: number[]): { train_start: number; train_end: number } {
@@ -84,6 +84,18 @@ export function decideSegment(record: PipelineRecord, cfg: SegmentConfig): Segme
       shape: a.shape,
     };
   }
+  // A run that failed, yet whose success estimate never falls, was not judged on what happened: the
+  // labeler was steered (an instruction planted in the run) or is broken. Never trained silently.
+  const suspicious = a.shape === 'rising' || a.shape === 'flat';
+  if (suspicious && cfg.suspicious_curves === 'drop') {
+    return {
+      kind: 'drop',
+      reason: 'suspicious-curve',
+      message: `${who} ${resolved === null ? 'has no known outcome (cut like a failed run)' : 'failed'}, yet its value curve ${a.shape === 'flat' ? 'never moves' : 'never falls'} (${a.shape}, from ${values[0]!.toFixed(3)} to ${values[values.length - 1]!.toFixed(3)}); a labeler steered by text in the run gives such curves, so it is not trained (segment.suspicious_curves: keep trains it, flagged).`,
+      details: { shape: a.shape, labeler: record.values?.labeler ?? null, first: values[0], last: values[values.length - 1] },
+      shape: a.shape,
+    };
+  }
   const span = spanOf(record, a.trainedSteps);
   const segment: Segment = {
     ...span,
@@ -94,8 +106,8 @@ export function decideSegment(record: PipelineRecord, cfg: SegmentConfig): Segme
     critical_drop: a.critical.drop,
     shape: a.shape,
     smoothed: a.smoothed ? a.curve : null,
-    note: a.note,
+    note: suspicious ? [`suspicious: the curve of a failed run ${a.shape === 'flat' ? 'never moves' : 'never falls'}`, a.note].filter(Boolean).join('; ') : a.note,
     cut_after: cfg.keep_after_span ? null : span.train_end,
   };
-  return { kind: 'train', segment, outcome: resolved === null ? 'unknown' : 'failed', shape: a.shape, noClearMistake: a.critical.step === null };
+  return { kind: 'train', segment, outcome: resolved === null ? 'unknown' : 'failed', shape: a.shape, noClearMistake: a.critical.step === null, suspicious };
 }

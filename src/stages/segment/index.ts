@@ -11,7 +11,8 @@ function fractions(counts: Record<string, number>): Record<string, number> {
 export const segmentStage: Stage = {
   name: 'segment',
   summary: "Cuts each failed run's rising segment before its critical mistake; resolved runs are trained whole.",
-  version: '1',
+  // 2: failed runs whose curve never falls or never moves are suspicious (dropped by default).
+  version: '2',
   configSlice: (config) => config.segment,
   async run(ctx) {
     const cfg = ctx.config.segment;
@@ -39,6 +40,7 @@ export const segmentStage: Stage = {
         failedAgentTurns += record.steps.length;
         recoveredTurns += d.segment.trained_steps.length;
         if (d.noClearMistake) ctx.count('failed_runs', 'no_clear_mistake');
+        if (d.suspicious) ctx.count('failed_runs', 'suspicious_curve_kept');
         if (d.segment.critical_step !== null) ctx.count('failed_runs', 'with_critical_mistake');
       }
       await ctx.emit({ ...record, segment: d.segment });
