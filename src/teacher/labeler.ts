@@ -132,7 +132,10 @@ export class TeacherLabeler {
         return {
           kind: 'rejected',
           reason: 'teacher-request-failed',
-          message: `The teacher request failed after retries: ${err.message}.${err.kind === 'rejected' ? ' If the endpoint does not support structured output, set label.teacher.response_format to json_object or none.' : ''}`,
+          message:
+            err.kind === 'rejected'
+              ? `The teacher refused this run's request (not retried): ${err.message}. If the endpoint does not support structured output, set label.teacher.response_format to json_object or none.`
+              : `The teacher request failed after retries while the teacher answered other runs: ${err.message}.`,
           details: { kind: err.kind, status: err.status },
         };
       }

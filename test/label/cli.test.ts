@@ -127,7 +127,7 @@ describe('label through the CLI', () => {
     expect(back.code, back.stderr).toBe(0);
     expect(fake.requests).toHaveLength(3);
     expect((await labelRecords(out)).map((r) => r.values?.labeler)).toEqual(['teacher', 'teacher', 'teacher']);
-  }, 60_000);
+  }, 240_000);
 
   it("a relative label.cache_dir is taken from the output folder: the same command from another directory pays nothing again, and the manifest names the cache", async () => {
     fake = await startFakeTeacher();
@@ -149,5 +149,5 @@ describe('label through the CLI', () => {
     expect(manifest.stats.cache.dir).toBe(join(out, 'cache', 'teacher'));
     expect(await cacheEntries(join(out, 'cache', 'teacher'))).toBe(1);
     expect(await allFiles(join(here, 'data'))).toEqual([]);
-  }, 60_000);
+  }, 240_000);
 });

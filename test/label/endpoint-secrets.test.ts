@@ -81,7 +81,7 @@ describe('endpoint URLs are scrubbed everywhere they could be shown', () => {
     const dedupManifest = JSON.parse(await readFile(join(out, 'dedup', 'manifest.json'), 'utf8')) as { config: { semantic: { base_url: string } } };
     expect(dedupManifest.config.semantic.base_url).toBe(embedUrl);
     expect(await readFile(join(out, 'export', 'README.md'), 'utf8')).toContain(`base_url: ${embedUrl}`);
-  }, 120_000);
+  }, 240_000);
 
   it('user:password@ in the teacher URL is refused in one sentence that does not show the password; a dead endpoint with a token stops without showing it', async () => {
     const dir = await tempDir();
@@ -102,5 +102,5 @@ describe('endpoint URLs are scrubbed everywhere they could be shown', () => {
     }
     expect(await filesHolding(dir, TOKEN)).toEqual([]);
     expect(await filesHolding(dir, PASSWORD)).toEqual([]);
-  }, 120_000);
+  }, 240_000);
 });

@@ -71,7 +71,7 @@ describe('segment.unknown_outcome: as-failed, end to end through the CLI', () =>
     const valid = await runCli(['validate', out]);
     expect(valid.code, valid.stdout + valid.stderr).toBe(0);
     expect(valid.stdout).toMatch(/unknown 2/);
-  }, 90_000);
+  }, 240_000);
 
   it('teacher: the prompt of an unknown-outcome run never says it failed, and its version says which prompt it got', async () => {
     fake = await startFakeTeacher();
@@ -93,5 +93,5 @@ describe('segment.unknown_outcome: as-failed, end to end through the CLI', () =>
     expect(labelled.get(runs[0]!.id)!.values?.prompt_version).toBe('hindsight-1+unknown-outcome');
     expect(labelled.get(runs[1]!.id)!.values?.prompt_version).toBe('hindsight-1');
     expect((await parts(join(out, 'segment'))).filter((x) => x.outcome.resolved === null)).toHaveLength(2);
-  }, 90_000);
+  }, 240_000);
 });
