@@ -81,7 +81,7 @@ async function runWithin(args: RunArgs, status: RunStatus, setOutDir: (dir: stri
 export function interruptedSentence(status: RunStatus, outDir: string | null): string {
   if (outDir === null) return 'trajpipe: interrupted before any stage started; nothing was written; rerun the same command to start again.';
   const done = status.complete.length ? `${status.complete.join(', ')} ${status.complete.length === 1 ? 'is' : 'are'} complete in ${outDir}` : `no stage is complete in ${outDir} yet`;
-  const during = status.current ? ` during ${status.current} (its partial output is deleted)` : '';
+  const during = !status.current ? '' : status.partial ? ` during ${status.current} (its partial output is deleted)` : ` while checking whether ${status.current} is up to date`;
   return `trajpipe: interrupted${during}; ${done}; rerun the same command to resume.`;
 }
 
