@@ -50,7 +50,10 @@ describe('CLI rough edges', () => {
     const r = await done;
     expect(r.code).toBe(130);
     const line = lastSentence(r.stderr);
-    expect(line).toMatch(/^trajpipe: interrupted during (ingest|filter|dedup|label|segment|export) \(its partial output is deleted\); .* in .*; rerun the same command to resume\.$/);
+    const stage = '(ingest|filter|dedup|label|segment|export)';
+    expect(line).toMatch(
+      new RegExp(`^trajpipe: interrupted (during ${stage} \\(its partial output is deleted\\)|while checking whether ${stage} is up to date); .* in .*; rerun the same command to resume\\.$`),
+    );
     const left = await readdir(out);
     expect(left.filter((e) => e.startsWith('.'))).toEqual([]);
     for (const stage of left) expect(await readManifest(join(out, stage)), `${stage} is listed as complete`).not.toBeNull();
