@@ -1,5 +1,5 @@
 import { rmSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { StageName } from '../../schemas/index.js';
 import { loadConfig } from '../config/load.js';
 import { resolveInputs } from '../io/inputs.js';
@@ -51,9 +51,14 @@ async function runWithin(args: RunArgs, status: RunStatus, setOutDir: (dir: stri
   const outDir = resolve(args.out ?? config.out ?? `data/runs/${config.name}`);
   const log = createLogger(args.quiet);
   let excluded = 0;
+  const fromFile = !args.input?.length && args.pipeline !== undefined;
   const inputFiles = await resolveInputs(inputs, process.cwd(), {
     exclude: [outDir],
     onExcluded: (folder, n) => (excluded += n) && log.warn(`skipped ${n} file(s) under the output folder ${folder}, which lies inside an input: a run's outputs are never read as its inputs.`),
+  }).catch((err: unknown) => {
+    // The path shown is the resolved one; say against what, since the user wrote it relative to the file.
+    if (!(err instanceof UserError) || !fromFile) throw err;
+    throw new UserError(`${err.message.replace(/\.$/, '')} (relative inputs in ${args.pipeline} are resolved against its folder, ${dirname(resolve(args.pipeline!))}).`);
   });
   if (inputFiles.length === 0) throw new UserError(`The inputs (${inputs.join(', ')}) contain no files${excluded ? ` outside the output folder ${outDir}` : ''}.`);
   setOutDir(outDir);
@@ -77,7 +82,7 @@ async function runWithin(args: RunArgs, status: RunStatus, setOutDir: (dir: stri
 export function interruptedSentence(status: RunStatus, outDir: string | null): string {
   if (outDir === null) return 'trajpipe: interrupted before any stage started; nothing was written; rerun the same command to start again.';
   const done = status.complete.length ? `${status.complete.join(', ')} ${status.complete.length === 1 ? 'is' : 'are'} complete in ${outDir}` : `no stage is complete in ${outDir} yet`;
-  const during = status.current ? ` during ${status.current} (its partial output is deleted)` : '';
+  const during = !status.current ? '' : status.partial ? ` during ${status.current} (its partial output is deleted)` : ` while checking whether ${status.current} is up to date`;
   return `trajpipe: interrupted${during}; ${done}; rerun the same command to resume.`;
 }
 

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { copyFile, mkdir, readdir, rm } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readManifest } from '../../src/runner/runner.js';
@@ -50,10 +50,22 @@ describe('CLI rough edges', () => {
     const r = await done;
     expect(r.code).toBe(130);
     const line = lastSentence(r.stderr);
-    expect(line).toMatch(/^trajpipe: interrupted during (ingest|filter|dedup|label|segment|export) \(its partial output is deleted\); .* in .*; rerun the same command to resume\.$/);
+    const stage = '(ingest|filter|dedup|label|segment|export)';
+    expect(line).toMatch(
+      new RegExp(`^trajpipe: interrupted (during ${stage} \\(its partial output is deleted\\)|while checking whether ${stage} is up to date); .* in .*; rerun the same command to resume\\.$`),
+    );
     const left = await readdir(out);
     expect(left.filter((e) => e.startsWith('.'))).toEqual([]);
     for (const stage of left) expect(await readManifest(join(out, stage)), `${stage} is listed as complete`).not.toBeNull();
+  });
+
+  it('a missing input of a pipeline file names the resolved path and says it is relative to the file', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'p.yaml');
+    await writeFile(file, 'name: t\ninputs: runs\n');
+    const r = await runCli(['run', file, '--out', join(dir, 'out')]);
+    expect(r.code).toBe(1);
+    expect(lastSentence(r.stderr)).toBe(`trajpipe: Input "${join(dir, 'runs')}" does not exist (relative inputs in ${file} are resolved against its folder, ${dir}).`);
   });
 
   it('validate on a folder that does not exist reports only that, exit 1', async () => {
