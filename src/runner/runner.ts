@@ -111,7 +111,7 @@ export async function runPipeline(req: RunRequest): Promise<StageOutcome[]> {
       if (upstream) upstreamRejects.push([upstream.stage, upstream.dropped]);
       const stage = req.stages[i]!;
       const stageDir = join(outDir, stage.name);
-      const cacheLeftovers = await removeCacheLeftovers(stage.cacheDirs?.(config) ?? []);
+      const cacheLeftovers = await removeCacheLeftovers(stage.cacheDirs?.(config, outDir) ?? []);
       if (cacheLeftovers) log.info(`${stage.name.padEnd(8)} removed ${cacheLeftovers} temporary file(s) that interrupted runs left in its cache`);
       req.status?.begin(stage.name);
       const existing = await readManifest(stageDir);

@@ -67,7 +67,7 @@ export interface Stage {
    * Folders outside the run folder the stage writes into atomically (response caches): the frame removes
    * temporary files that dead runs left there before the stage runs or is found up to date.
    */
-  cacheDirs?(config: PipelineConfig): string[];
+  cacheDirs?(config: PipelineConfig, outDir: string): string[];
   /** Config choices worth a warning on every run, even when the stage itself is up to date (no held-out list). */
   warnings?(config: PipelineConfig): string[];
   run(ctx: StageContext): Promise<void>;

@@ -6,7 +6,7 @@ import { costOf } from '../../teacher/accounting.js';
 import { expectedCompletionTokens, type LabelResult } from '../../teacher/labeler.js';
 import { HEURISTIC_VERSION, heuristicValues } from './heuristic.js';
 import { OrderedWindow, type Settled } from './ordered.js';
-import { setUpTeacher, type TeacherSetup } from './teacher.js';
+import { resolveCacheDir, setUpTeacher, type TeacherSetup } from './teacher.js';
 
 /**
  * What the labels depend on. The endpoint, the key's variable, the cache folder and the limits (speed,
@@ -49,7 +49,7 @@ export const labelStage: Stage = {
   summary: 'Estimates, per agent step, the hindsight probability that a failed run would still succeed.',
   version: '1',
   configSlice: labelConfigSlice,
-  cacheDirs: (config) => [config.label.cache_dir],
+  cacheDirs: (config, outDir) => [resolveCacheDir(config.label.cache_dir, outDir)],
   dependencyFiles: (config) => (config.label.teacher.base_url && config.label.teacher.instructions_file ? [config.label.teacher.instructions_file] : []),
   run: runLabel,
 };
