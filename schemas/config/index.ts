@@ -6,6 +6,8 @@ import { LabelConfig } from './label.js';
 import { SegmentConfig } from './segment.js';
 import { ExportConfig } from './export.js';
 import { TokenizerConfig } from './tokenizer.js';
+import { FormatsConfig } from './formats.js';
+import { PoolConfig } from './pool.js';
 
 export const RunnerConfig = z
   .object({
@@ -29,9 +31,12 @@ export const PipelineConfig = z
     label: LabelConfig.prefault({}),
     segment: SegmentConfig.prefault({}),
     export: ExportConfig.prefault({}),
+    formats: FormatsConfig.prefault({}),
+    pool: PoolConfig.prefault({}),
   })
   .strict();
 
 export type RunnerConfig = z.infer<typeof RunnerConfig>;
 export type PipelineConfig = z.infer<typeof PipelineConfig>;
-export { TokenizerConfig, IngestConfig, FilterConfig, DedupConfig, LabelConfig, SegmentConfig, ExportConfig };
+export { TokenizerConfig, IngestConfig, FilterConfig, DedupConfig, LabelConfig, SegmentConfig, ExportConfig, FormatsConfig, PoolConfig };
+export { FormatTarget } from './formats.js';
