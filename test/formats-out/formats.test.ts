@@ -93,6 +93,51 @@ describe('trainer formats on the sample build', () => {
     }
   });
 
+  it('LLaMA-Factory: ShareGPT turns alternate as SharegptDatasetConverter requires, calls as FunctionFormatter parses them, dataset_info.json names the columns (converter.py, formatter.py)', async () => {
+    const info = JSON.parse(await readFile(join(out, 'formats', 'llamafactory', 'dataset_info.json'), 'utf8'));
+    expect(info.trajpipe_sft).toEqual({
+      file_name: 'train.jsonl',
+      formatting: 'sharegpt',
+      columns: { messages: 'conversations', system: 'system', tools: 'tools' },
+      tags: { role_tag: 'from', content_tag: 'value', user_tag: 'human', assistant_tag: 'gpt', observation_tag: 'observation', function_tag: 'function_call', system_tag: 'system' },
+    });
+    const lines = await readJsonl<{ conversations: { from: string; value: string }[]; system: string; tools: string }>(join(out, 'formats', 'llamafactory', 'train.jsonl'));
+    const rejects = (await readJsonl<Reject>(join(out, 'formats', 'rejects.jsonl'))).filter((r) => r.reason.startsWith('llamafactory-'));
+    expect(lines.length + rejects.length).toBe(rows.length);
+    expect(lines.length).toBeGreaterThan(0);
+    for (const l of lines) {
+      // converter.py: accept_tags[turn_idx % 2], (human, observation) then (gpt, function_call); an even count.
+      l.conversations.forEach((t, i) => expect(i % 2 === 0 ? ['human', 'observation'] : ['gpt', 'function_call']).toContain(t.from));
+      expect(l.conversations.length % 2).toBe(0);
+      expect(typeof l.system).toBe('string');
+      expect(typeof l.tools).toBe('string');
+      for (const t of l.conversations.filter((x) => x.from === 'function_call')) {
+        // formatter.py: tool_call_words ("<tool_call>", "</tool_call>"), JSON {"name", "arguments"} (or a list of them).
+        const m = /<tool_call>(.*?)<\/tool_call>/s.exec(t.value);
+        expect(m).not.toBeNull();
+        const calls = [JSON.parse(m![1]!)].flat() as { name: string; arguments: unknown }[];
+        for (const c of calls) {
+          expect(typeof c.name).toBe('string');
+          expect(typeof c.arguments === 'object' && c.arguments !== null).toBe(true);
+        }
+      }
+    }
+  });
+
+  it('TRL: prompt/completion only where the completion is the one trained turn; every other row listed (sft_trainer.py)', async () => {
+    const lines = await readJsonl<{ id: string; prompt: Record<string, unknown>[]; completion: Record<string, unknown>[]; tools: string | null }>(join(out, 'formats', 'trl', 'train.jsonl'));
+    const exact = rows.filter((r) => trimmed(r.messages).filter((m) => m.loss === true).length === 1);
+    expect(lines.map((l) => l.id).sort()).toEqual(exact.map((r) => r.id));
+    for (const l of lines) {
+      const t = trimmed(rows.find((r) => r.id === l.id)!.messages);
+      expect([...l.prompt, ...l.completion]).toEqual(t.map(openAi));
+      expect(l.completion).toHaveLength(1);
+      expect(l.completion[0]!.role).toBe('assistant');
+    }
+    const rejects = (await readJsonl<Reject>(join(out, 'formats', 'rejects.jsonl'))).filter((r) => r.reason === 'trl-several-trained-turns');
+    expect(rejects.length + lines.length).toBe(rows.length);
+  });
+
   it('axolotl and ms-swift: a README with the config lines their loaders need, over the export shards', async () => {
     const axolotl = await readFile(join(out, 'formats', 'axolotl', 'README.md'), 'utf8');
     expect(axolotl).toContain('message_field_training: loss');

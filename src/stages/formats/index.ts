@@ -9,9 +9,11 @@ import { slimeWriter } from './slime.js';
 import { nemoRlWriter } from './nemo-rl.js';
 import { verlWriter } from './verl.js';
 import { axolotlWriter, msSwiftWriter } from './shard-targets.js';
+import { llamaFactoryWriter } from './llamafactory.js';
+import { trlWriter } from './trl.js';
 import { renderFormatsIndex } from './index-card.js';
 
-function writerFor(target: FormatTarget, dir: string, ctx: StageContext): TargetWriter | null {
+function writerFor(target: FormatTarget, dir: string, ctx: StageContext): TargetWriter {
   switch (target) {
     case 'verl':
       return verlWriter(dir, { maxRows: ctx.config.export.shard.max_rows, zstdLevel: ctx.config.export.zstd_level });
@@ -19,12 +21,14 @@ function writerFor(target: FormatTarget, dir: string, ctx: StageContext): Target
       return slimeWriter(dir);
     case 'nemo-rl':
       return nemoRlWriter(dir);
+    case 'llamafactory':
+      return llamaFactoryWriter(dir);
+    case 'trl':
+      return trlWriter(dir);
     case 'axolotl':
       return axolotlWriter();
     case 'ms-swift':
       return msSwiftWriter();
-    default:
-      return null;
   }
 }
 
@@ -52,8 +56,7 @@ export const formatsStage: Stage = {
     for (const t of targets) {
       const dir = join(ctx.dir, t);
       await mkdir(dir, { recursive: true });
-      const w = writerFor(t, dir, ctx);
-      if (w) writers.push(w);
+      writers.push(writerFor(t, dir, ctx));
     }
     // veRL needs one Parquet type for every row's tools before it writes the first row.
     const observers = writers.filter((w) => w.observe);
