@@ -47,7 +47,7 @@ function tallyRow(t: ExportTally, record: PipelineRecord, row: SftRow): void {
 export const exportStage: Stage = {
   name: 'export',
   summary: 'Writes zstd Parquet SFT shards with per-message loss masks, a manifest and a dataset card.',
-  version: '3',
+  version: '4',
   reportsUpstreamRejects: true,
   configSlice: exportSlice,
   async run(ctx) {

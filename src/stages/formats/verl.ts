@@ -104,12 +104,13 @@ export function verlWriter(dir: string, opts: { maxRows: number; zstdLevel: numb
       const files = shards ? await shards.close() : [];
       stats['tool_keys_padded_with_null'] = counter.padded;
       stats['tool_values_kept_as_json_text'] = counter.asJson;
-      return { files, card: verlCard(written, stats) };
+      return { files, card: verlCard(written, stats, files.map((f) => f.path)) };
     },
   };
 }
 
-function verlCard(rows: number, stats: Record<string, number>): string {
+function verlCard(rows: number, stats: Record<string, number>, files: string[]): string {
+  const list = files.length === 1 ? `path/to/formats/verl/${files[0]}` : `"[${files.map((f) => `path/to/formats/verl/${f}`).join(',')}]"`;
   return `# veRL multi-turn SFT
 
 \`train-*.parquet\`: ${rows} rows for veRL's \`MultiTurnSFTDataset\` (\`verl/utils/dataset/multiturn_sft_dataset.py\`).
@@ -132,7 +133,7 @@ template, use the tokenized shards or slime's JSON lines.
 
 \`\`\`bash
 torchrun --nproc_per_node=8 -m verl.trainer.fsdp_sft_trainer \\
-  data.train_files=path/to/formats/verl/train-00000-of-00001.parquet \\
+  data.train_files=${list} \\
   data.multiturn.enable=true \\
   data.multiturn.messages_key=messages \\
   data.multiturn.tools_key=tools \\
@@ -141,7 +142,7 @@ torchrun --nproc_per_node=8 -m verl.trainer.fsdp_sft_trainer \\
 \`\`\`
 
 veRL tokenizes message by message and checks that the result equals the whole conversation rendered at once; templates that
-rewrite earlier turns (Qwen3 strips past reasoning) fail that check unless \`data.ignore_input_ids_mismatch=true\`, and then
+rewrite earlier turns (Qwen3 strips past reasoning) fail that check unless \`ignore_input_ids_mismatch\` is set (\`verl/trainer/config/sft_trainer_engine.yaml\`), and then
 train on a render that differs from inference: prefer the tokenized shards for such templates.
 `;
 }
