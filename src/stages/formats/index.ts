@@ -70,7 +70,9 @@ export const formatsStage: Stage = {
           const skip = await w.write(c);
           if (skip) {
             ctx.count('skipped_rows', w.name);
-            await ctx.reject({ reason: skip.reason, message: skip.message, id: c.id, task_id: c.task_id });
+            const file = typeof c.metadata.source_file === 'string' ? c.metadata.source_file : null;
+            const record = typeof c.metadata.source_record === 'number' ? c.metadata.source_record : null;
+            await ctx.reject({ reason: skip.reason, message: file ? `${skip.message} (run from ${file} record ${record})` : skip.message, id: c.id, task_id: c.task_id, file, record });
           }
         }
       }
