@@ -94,6 +94,14 @@ else:
             fail(f"TRL's chat template lost turns of row {r['id']}")
     print(f"TRL: {len(ds_rows)} rows are conversational and render through a chat template")
 
+# 6. Trainer formats written beside the export, read back as each trainer's loader does.
+if (export.parent / "formats" / "manifest.json").exists():
+    import subprocess
+
+    r = subprocess.run([sys.executable, str(Path(__file__).with_name("formats_check.py")), str(export.parent)])
+    if r.returncode != 0:
+        fail("the trainer formats check failed")
+
 trained = sum(bool(m["loss"]) for r in arrow_rows for m in r["messages"])
 print(f"consumer check passed: {len(shards)} shard(s), {table.num_rows} rows, {trained} trained turns; "
       f"pyarrow == DuckDB == datasets; datasets features: messages={type(feat).__name__}")

@@ -7,6 +7,8 @@ import { SegmentConfig } from './segment.js';
 import { ExportConfig } from './export.js';
 import { TokenizerConfig } from './tokenizer.js';
 import { ReportConfig, NightlyConfig, NightlyGuards } from './report.js';
+import { FormatsConfig } from './formats.js';
+import { PoolConfig } from './pool.js';
 
 export const RunnerConfig = z
   .object({
@@ -35,9 +37,12 @@ export const PipelineConfig = z
     export: ExportConfig.prefault({}),
     report: ReportConfig.prefault({}),
     nightly: NightlyConfig.prefault({}),
+    formats: FormatsConfig.prefault({}),
+    pool: PoolConfig.prefault({}),
   })
   .strict();
 
 export type RunnerConfig = z.infer<typeof RunnerConfig>;
 export type PipelineConfig = z.infer<typeof PipelineConfig>;
-export { TokenizerConfig, IngestConfig, FilterConfig, DedupConfig, LabelConfig, SegmentConfig, ExportConfig, ReportConfig, NightlyConfig, NightlyGuards };
+export { TokenizerConfig, IngestConfig, FilterConfig, DedupConfig, LabelConfig, SegmentConfig, ExportConfig, FormatsConfig, PoolConfig, ReportConfig, NightlyConfig, NightlyGuards };
+export { FormatTarget } from './formats.js';

@@ -14,6 +14,8 @@ interface ContextInit {
   inputFiles: string[];
   upstream: StageManifest | null;
   upstreamDir: string | null;
+  /** The stages this one declared in readsStages (when it did; then records() is refused). */
+  reads?: ReadonlyMap<StageName, { manifest: StageManifest; dir: string }>;
   log: Logger;
   progress: Progress;
 }
@@ -36,6 +38,7 @@ export class RunningStage implements StageContext {
   private readonly parts: PartWriter;
   private rejects: JsonlWriter | null = null;
   private readonly upstreamDir: string | null;
+  private readonly reads: ReadonlyMap<StageName, { manifest: StageManifest; dir: string }> | null;
   private readonly progress: Progress;
   /** The line each upstream record was read from: a record emitted unchanged is written back as read. */
   private readonly rawLines = new WeakMap<object, string>();
@@ -48,6 +51,7 @@ export class RunningStage implements StageContext {
     this.inputFiles = init.inputFiles;
     this.upstream = init.upstream;
     this.upstreamDir = init.upstreamDir;
+    this.reads = init.reads && init.reads.size ? init.reads : null;
     this.log = init.log;
     this.progress = init.progress;
     this.parts = new PartWriter(init.dir, init.config.runner.part_max_records, init.config.runner.part_max_bytes);
@@ -64,6 +68,8 @@ export class RunningStage implements StageContext {
   async *records(opts: { count?: boolean } = {}): AsyncGenerator<PipelineRecord> {
     const count = opts.count ?? true;
     if (!this.upstream || !this.upstreamDir) throw new Error(`stage ${this.name} has no upstream stage to read from`);
+    // Its fingerprint does not cover the upstream's records, so reading them would go stale unnoticed.
+    if (this.reads) throw new Error(`stage ${this.name} declares readsStages, so its fingerprint does not cover its upstream's records`);
     for (const out of this.upstream.outputs) {
       if (!out.path.endsWith('.jsonl')) continue;
       const file = join(this.upstreamDir, out.path);
@@ -138,10 +144,16 @@ export class RunningStage implements StageContext {
     this.tick();
   }
 
-  addOutput(file: OutputFile): void {
+  addOutput(file: OutputFile, countedOut = file.records): void {
     this.extraOutputs.push(file);
-    this.recordsOut += file.records;
+    this.recordsOut += countedOut;
     this.tick();
+  }
+
+  readStage(name: StageName): { manifest: StageManifest; dir: string } {
+    const folder = this.reads?.get(name);
+    if (!folder) throw new Error(`stage ${this.name} reads ${name} without declaring it in readsStages`);
+    return folder;
   }
 
   count(group: string, key: string, n = 1): void {

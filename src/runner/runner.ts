@@ -87,6 +87,26 @@ export async function stageFingerprint(
   return { fingerprint, configHash };
 }
 
+export interface StageFolder {
+  manifest: StageManifest;
+  dir: string;
+}
+
+/**
+ * A stage's input fingerprint: the upstream stage's output for a stage that streams its records; the
+ * manifests of the stages it declares in `readsStages` for one that reads earlier folders instead.
+ */
+export function readInputFingerprint(stage: Stage, upstream: StageManifest | null, seen: ReadonlyMap<StageName, StageFolder>): string | null {
+  if (!stage.readsStages) return upstream ? upstream.output_fingerprint : null;
+  return hashValue(
+    stage.readsStages.map((name) => {
+      const m = seen.get(name)?.manifest;
+      if (!m) throw new UserError(`The ${stage.name} stage reads the ${name} stage, which has no complete output; run without --from/--only first.`);
+      return [name, m.output_fingerprint, m.fingerprint];
+    }),
+  );
+}
+
 /** Runs the pipeline's stages in order, skipping those whose fingerprint is unchanged. */
 export async function runPipeline(req: RunRequest): Promise<StageOutcome[]> {
   const { config, outDir, log } = req;
@@ -106,18 +126,23 @@ export async function runPipeline(req: RunRequest): Promise<StageOutcome[]> {
     if (leftovers.length) log.info(`trajpipe: removed ${leftovers.length} leftover(s) of an interrupted run in ${outDir}: ${leftovers.join(', ')}`);
     let upstream: StageManifest | null = null;
     let upstreamDir: string | null = null;
+    /** Every stage folder before the current one that is complete, for stages that read more than their upstream. */
+    const seen = new Map<StageName, StageFolder>();
     const upstreamRejects: [string, Record<string, number>][] = [];
     for (let i = 0; i <= endAt; i++) {
-      if (upstream) upstreamRejects.push([upstream.stage, upstream.dropped]);
+      if (upstream) {
+        upstreamRejects.push([upstream.stage, upstream.dropped]);
+        seen.set(upstream.stage, { manifest: upstream, dir: upstreamDir! });
+      }
       const stage = req.stages[i]!;
       const stageDir = join(outDir, stage.name);
       const cacheLeftovers = await removeCacheLeftovers(stage.cacheDirs?.(config, outDir) ?? []);
       if (cacheLeftovers) log.info(`${stage.name.padEnd(8)} removed ${cacheLeftovers} temporary file(s) that interrupted runs left in its cache`);
       req.status?.begin(stage.name);
       const existing = await readManifest(stageDir);
-      const inputFingerprint = upstream
-        ? upstream.output_fingerprint
-        : await fingerprintInputFiles([...req.inputFiles, ...((await stage.extraInputFiles?.(config, req.inputFiles)) ?? [])]);
+      const inputFingerprint =
+        readInputFingerprint(stage, upstream, seen) ??
+        (await fingerprintInputFiles([...req.inputFiles, ...((await stage.extraInputFiles?.(config, req.inputFiles)) ?? [])]));
       const { fingerprint, configHash } = await stageFingerprint(stage, config, inputFingerprint, upstreamRejects);
 
       if (i < startAt) {
@@ -144,7 +169,7 @@ export async function runPipeline(req: RunRequest): Promise<StageOutcome[]> {
 
       let manifest: StageManifest;
       try {
-        manifest = await runStage(req, stage, { stageDir, upstream, upstreamDir, inputFingerprint, fingerprint, configHash });
+        manifest = await runStage(req, stage, { stageDir, upstream, upstreamDir, seen, inputFingerprint, fingerprint, configHash });
       } catch (err) {
         if (!(err instanceof StageStopped)) throw err;
         outcomes.push({ stage: stage.name, status: 'stopped', reason: err.reason });
@@ -165,6 +190,7 @@ interface StagePlan {
   stageDir: string;
   upstream: StageManifest | null;
   upstreamDir: string | null;
+  seen: ReadonlyMap<StageName, StageFolder>;
   inputFingerprint: string;
   fingerprint: string;
   configHash: string;
@@ -187,6 +213,7 @@ async function runStage(req: RunRequest, stage: Stage, plan: StagePlan): Promise
       inputFiles: req.inputFiles,
       upstream: plan.upstream,
       upstreamDir: plan.upstreamDir,
+      reads: new Map((stage.readsStages ?? []).map((n) => [n, plan.seen.get(n)!])),
       log,
       progress: createProgress({ stage: stage.name, total: plan.upstream?.records_out ?? null, quiet: req.options.quiet }),
     });

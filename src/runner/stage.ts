@@ -34,8 +34,16 @@ export interface StageContext {
   reject(reject: RejectInput): Promise<void>;
   /** For stages that read their own input (ingest): one more record seen. */
   countIn(n?: number): void;
-  /** For stages that write their own outputs (export): register a finished file and its records. */
-  addOutput(file: OutputFile): void;
+  /**
+   * For stages that write their own outputs (export): register a finished file. `countedOut` is how many
+   * records it accounts for in records_out (default file.records; a summary table of many records says so).
+   */
+  addOutput(file: OutputFile, countedOut?: number): void;
+  /**
+   * A stage folder this stage declared in `Stage.readsStages`: its manifest (the one the fingerprint
+   * hashed) and its folder. Reading a stage through this, never by guessing a path, keeps the two in step.
+   */
+  readStage(name: StageName): { manifest: StageManifest; dir: string };
   /** Stage-specific counter in the manifest's stats, e.g. count('per_harness', 'swe-agent'). */
   count(group: string, key: string, n?: number): void;
   /** Stage-specific value in the manifest's stats. */
@@ -56,6 +64,13 @@ export interface Stage {
    * stage reruns to the same records but different rejects.
    */
   readonly reportsUpstreamRejects?: boolean;
+  /**
+   * Set by a stage that reads earlier stages' folders instead of its upstream's records (formats reads
+   * export, pool reads ingest and filter). Its input fingerprint is then the hash of those stages'
+   * manifests (output and stage fingerprints: the latter covers rejects, which are not outputs) instead of
+   * the upstream's output, so it reruns exactly when what it reads changed. ctx.records() is then refused.
+   */
+  readonly readsStages?: readonly StageName[];
   /**
    * For the first stage: files it reads besides the inputs (outcome files found beside the runs).
    * They are fingerprinted like inputs, so changing one reruns the stage.

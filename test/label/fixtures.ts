@@ -107,7 +107,7 @@ const testIngest: Stage = {
 const pass = (name: Stage['name']): Stage => ({ name, summary: name, version: 't', configSlice: () => null, run: passThrough });
 
 /** ingest -> label with the other stages passing records through. */
-export const TEST_STAGES: Stage[] = [testIngest, pass('filter'), pass('dedup'), labelStage, pass('segment'), pass('export')];
+export const TEST_STAGES: Stage[] = [testIngest, pass('filter'), pass('dedup'), labelStage, pass('segment'), pass('export'), pass('formats'), pass('pool')];
 
 export interface LabelRun {
   outcomes: StageOutcome[];

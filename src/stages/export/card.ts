@@ -277,6 +277,9 @@ trainer.train()
 The datasets and DuckDB snippets are checked against trajpipe's own exports; the trainer configs follow each
 trainer's documented options and were not run by trajpipe (it trains nothing). Tool calls are kept in OpenAI form
 (\`tool_calls[].function.arguments\` is the JSON string the model wrote); check that your chat template renders them.
+
+When the pipeline sets \`formats.enabled\`, the same rows in veRL, slime, NeMo-RL, LLaMA-Factory and TRL form, with the rows each
+trainer can train exactly and the config lines for axolotl and ms-swift, are in \`../formats/\` (one folder per trainer, each with a README).
 `;
 }
 
