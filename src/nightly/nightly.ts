@@ -28,7 +28,6 @@ export type NightlyResult =
 const DATED = /^\d{4}-\d{2}-\d{2}$/;
 /** What each completed, validated night leaves beside its stages: the comparison and the guards' verdict. */
 export const NIGHT_FILE = 'nightly.json';
-const DEFAULT_CACHE = 'data/cache/teacher';
 
 /** The newest earlier night that completed and validated (it has nightly.json). */
 async function previousNight(root: string, night: string): Promise<string | null> {
@@ -53,8 +52,9 @@ export async function runNightly(args: NightlyArgs): Promise<NightlyResult> {
   const root = resolve(args.root ?? config.nightly.root ?? config.out ?? `data/runs/${config.name}`);
   const dir = join(root, night);
   const sets = [...(args.set ?? [])];
-  // The default cache path is relative to the working directory; a nightly keeps it beside the nights instead.
-  const cache = config.label.cache_dir === DEFAULT_CACHE ? join(root, 'cache', 'teacher') : resolve(config.label.cache_dir);
+  // A relative cache path is taken from the output folder, which for a nightly is the root of the nights
+  // (not the dated folder): the default cache/teacher is <root>/cache/teacher, shared by every night.
+  const cache = resolve(root, config.label.cache_dir);
   const rel = relative(dir, cache);
   if (!rel.startsWith('..') && !isAbsolute(rel)) throw new UserError(`label.cache_dir ${cache} lies inside the dated folder ${dir}; put it outside, so nights share it.`);
   sets.push(`label.cache_dir=${JSON.stringify(cache)}`);

@@ -107,7 +107,7 @@ describe('ingest accounts for them as rejects', () => {
   it('rejects each broken record with its file and record, and keeps the good one', () => {
     const got = result.rejects.map((r) => [relative(dir, r.file!), r.record, r.reason]);
     expect(got).toEqual([
-      ['rows.jsonl', 1, 'malformed-message'],
+      ['rows.jsonl', 2, 'malformed-message'], // the 1-based line: the good row is line 1
       ['trajs/acme__pager-12/teacher-large-2026-1767225600.5.json', 0, 'malformed-message'],
     ]);
     expect(result.manifest.dropped).toEqual({ 'malformed-message': 2 });

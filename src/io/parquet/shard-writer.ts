@@ -91,6 +91,8 @@ export class ShardWriter {
 
   /** Finishes the last shard, renames all to their final names and returns them with row counts and hashes. */
   async close(): Promise<OutputFile[]> {
+    // No row at all still gives one (empty) shard with the schema, so a reader's glob always finds the table.
+    if (this.finished.length === 0 && !this.writer) await this.openShard();
     await this.closeShard();
     const total = this.finished.length;
     const outputs: OutputFile[] = [];

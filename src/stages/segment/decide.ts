@@ -84,9 +84,9 @@ export function decideSegment(record: PipelineRecord, cfg: SegmentConfig): Segme
       shape: a.shape,
     };
   }
-  // A run that failed, yet whose success estimate never falls, was not judged on what happened: the
+  // A run that failed (not one of unknown outcome), yet whose success estimate never falls, was not judged on what happened: the
   // labeler was steered (an instruction planted in the run) or is broken. Never trained silently.
-  const suspicious = a.shape === 'rising' || a.shape === 'flat';
+  const suspicious = resolved === false && (a.shape === 'rising' || a.shape === 'flat');
   if (suspicious && cfg.suspicious_curves === 'drop') {
     return {
       kind: 'drop',
