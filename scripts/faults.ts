@@ -56,9 +56,20 @@ function start(argv: string[]): { done: Promise<Ended>; kill: () => void } {
   return { done, kill: () => process.kill(-child.pid!, 'SIGKILL') };
 }
 
-/** Manifests may differ in timings, and the teacher's accounting (requests, retries, cache hits) in label's. */
+/**
+ * Manifests may differ in timings, and the teacher's accounting (requests, retries, cache hits) in label's;
+ * the run report shows that accounting too, so its embedded data is compared without it.
+ */
 async function comparable(dir: string): Promise<Record<string, string>> {
-  const files = await hashTree(dir, (rel) => rel.endsWith('manifest.json'));
+  const files = await hashTree(dir, (rel) => rel.endsWith('manifest.json') || rel === 'report.html');
+  const report = await readFile(join(dir, 'report.html'), 'utf8').catch(() => null);
+  if (report !== null) {
+    files['report.html'] = report.replace(/(<script type="application\/json" id="report-data">)([^]*?)(<\/script>)/, (_, open: string, data: string, close: string) => {
+      const parsed = JSON.parse(data) as Record<string, unknown>;
+      delete parsed.teacher;
+      return open + JSON.stringify(parsed) + close;
+    });
+  }
   for (const stage of STAGE_ORDER) {
     const text = await readFile(join(dir, stage, 'manifest.json'), 'utf8').catch(() => null);
     if (text === null) continue;
