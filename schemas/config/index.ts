@@ -5,6 +5,7 @@ import { DedupConfig } from './dedup.js';
 import { LabelConfig } from './label.js';
 import { SegmentConfig } from './segment.js';
 import { ExportConfig } from './export.js';
+import { TokenizeConfig } from './tokenize.js';
 import { TokenizerConfig } from './tokenizer.js';
 
 export const RunnerConfig = z
@@ -29,9 +30,10 @@ export const PipelineConfig = z
     label: LabelConfig.prefault({}),
     segment: SegmentConfig.prefault({}),
     export: ExportConfig.prefault({}),
+    tokenize: TokenizeConfig.prefault({}),
   })
   .strict();
 
 export type RunnerConfig = z.infer<typeof RunnerConfig>;
 export type PipelineConfig = z.infer<typeof PipelineConfig>;
-export { TokenizerConfig, IngestConfig, FilterConfig, DedupConfig, LabelConfig, SegmentConfig, ExportConfig };
+export { TokenizerConfig, IngestConfig, FilterConfig, DedupConfig, LabelConfig, SegmentConfig, ExportConfig, TokenizeConfig };

@@ -5,6 +5,7 @@ import { dedupStage } from './dedup/index.js';
 import { labelStage } from './label/index.js';
 import { segmentStage } from './segment/index.js';
 import { exportStage } from './export/index.js';
+import { tokenizeStage } from './tokenize/index.js';
 
 /** The pipeline, in order. Stages never import each other; the runner chains them. */
-export const STAGES: readonly Stage[] = [ingestStage, filterStage, dedupStage, labelStage, segmentStage, exportStage];
+export const STAGES: readonly Stage[] = [ingestStage, filterStage, dedupStage, labelStage, segmentStage, exportStage, tokenizeStage];
