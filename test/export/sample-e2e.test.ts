@@ -177,7 +177,7 @@ describe('segment + export end to end on the sample build', () => {
     expect(after.length).toBe(before.length - strictDropped);
     // And back: the default config reruns them again and gives back the same shards.
     const back = await build(hand);
-    expect(back.filter((o) => o.status === 'ran').map((o) => o.stage)).toEqual(['segment', 'export']);
+    expect(back.filter((o) => o.status === 'ran').map((o) => o.stage)).toEqual(['segment', 'export', 'tokenize']);
     expect(await exportedFailedRows(hand)).toEqual(before);
   });
 

@@ -52,7 +52,20 @@ async function chatTemplate(dir: string, config: Record<string, unknown>): Promi
   throw new UserError(`tokenize.tokenizer: ${join(dir, 'tokenizer_config.json')} has no chat_template, so rows cannot be rendered as the student sees them.`);
 }
 
-export async function loadChatTokenizer(dir: string): Promise<ChatTokenizer> {
+const loaded = new Map<string, Promise<ChatTokenizer>>();
+
+/** Loads a tokenizer folder once per process (parsing a vocabulary takes a second or more). */
+export function loadChatTokenizer(dir: string): Promise<ChatTokenizer> {
+  let found = loaded.get(dir);
+  if (!found) {
+    found = load(dir);
+    loaded.set(dir, found);
+    found.catch(() => loaded.delete(dir));
+  }
+  return found;
+}
+
+async function load(dir: string): Promise<ChatTokenizer> {
   const json = await readJson(join(dir, 'tokenizer.json'), 'tokenizer.json');
   const config = await readJson(join(dir, 'tokenizer_config.json'), 'tokenizer_config.json (with its chat_template)');
   const source = await chatTemplate(dir, config);
