@@ -105,7 +105,7 @@ const lines = [
 process.stdout.write(lines.join('\n') + '\n');
 
 if (args['stage-benches']) {
-  for (const name of ['dedup', 'teacher']) {
+  for (const name of ['dedup', 'teacher', 'tokenize']) {
     const file = join(ROOT, 'bench', `${name}.ts`);
     if (!existsSync(file)) continue;
     process.stdout.write(`\n== bench/${name}.ts ==\n`);

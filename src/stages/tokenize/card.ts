@@ -67,20 +67,21 @@ Columns: \`id\`, \`task_id\`, \`outcome\`, \`input_ids\`, \`labels\`, \`attentio
 
 ## Training with TRL
 
-TRL's collator rebuilds labels from \`input_ids\` and ignores a \`labels\` column; it honours the mask through
-\`assistant_masks\` with \`assistant_only_loss=True\`, so hand it \`labels != -100\`:
+TRL's \`SFTTrainer\` (1.x) takes a dataset with \`input_ids\` as pre-tokenized and uses its \`labels\` as they
+are; \`max_length=None\` keeps its default (1024) from truncating the rows:
 
 \`\`\`python
 from datasets import load_dataset
 from trl import SFTConfig, SFTTrainer
 
 ds = load_dataset("parquet", data_files="data/*.parquet", split="train")
-ds = ds.map(lambda r: {"assistant_masks": [int(l != -100) for l in r["labels"]]})
-ds = ds.select_columns(["input_ids", "attention_mask", "assistant_masks"])
-args = SFTConfig(output_dir="out", assistant_only_loss=True, max_length=None)
+ds = ds.select_columns(["input_ids", "labels", "attention_mask"])
+args = SFTConfig(output_dir="out", max_length=None)
 SFTTrainer(model=model, args=args, train_dataset=ds, processing_class=tokenizer).train()
 \`\`\`
-
+${c.packed ? `
+Packed: \`data_files="packed/*.parquet"\`, \`select_columns(["input_ids", "labels", "seq_lengths"])\`, \`SFTConfig(padding_free=True, ...)\` with flash attention.
+` : ''}
 A plain PyTorch / transformers loop can use \`input_ids\`, \`attention_mask\` and \`labels\` as they are.
 `;
 }
