@@ -67,11 +67,11 @@ describe('dedup stage in the pipeline', () => {
   it('reruns dedup and the stages after it, and nothing before, when only the threshold changes', async () => {
     const before = await manifest(out, 'dedup');
     const again = await runPipelineWith(input, out);
-    expect(again.outcomes.map((o) => o.status)).toEqual(['skipped', 'skipped', 'skipped', 'skipped', 'skipped', 'skipped']);
+    expect(again.outcomes.map((o) => o.status)).toEqual(['skipped', 'skipped', 'skipped', 'skipped', 'skipped', 'skipped', 'skipped']);
 
     const changed = await runPipelineWith(input, out, ['dedup.minhash.threshold=0.6']);
     const status = Object.fromEntries(changed.outcomes.map((o) => [o.stage, o.status]));
-    expect(status).toEqual({ ingest: 'skipped', filter: 'skipped', dedup: 'ran', label: 'ran', segment: 'ran', export: 'ran' });
+    expect(status).toEqual({ ingest: 'skipped', filter: 'skipped', dedup: 'ran', label: 'ran', segment: 'ran', export: 'ran', tokenize: 'ran' });
     const after = await manifest(out, 'dedup');
     expect(after.fingerprint).not.toBe(before.fingerprint);
     expect((after.config as { minhash: { threshold: number } }).minhash.threshold).toBe(0.6);

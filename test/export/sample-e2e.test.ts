@@ -161,6 +161,7 @@ describe('segment + export end to end on the sample build', () => {
       label: 'skipped',
       segment: 'ran',
       export: 'ran',
+      tokenize: 'ran',
     });
     // The label stage (the only one that can ask a teacher) did not run: its manifest is untouched.
     expect(await readFile(join(hand, 'label', 'manifest.json'), 'utf8')).toBe(labelManifest);

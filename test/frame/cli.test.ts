@@ -47,7 +47,7 @@ describe('CLI failures', () => {
     expect(r.stderr).toMatch(/--help/);
   });
 
-  it('stages lists the six stages in order', async () => {
+  it('stages lists the stages in order', async () => {
     const r = await runCli(['stages']);
     expect(r.code).toBe(0);
     expect(r.stdout.trim().split('\n').map((l) => l.split(/\s+/)[0])).toEqual(['ingest', 'filter', 'dedup', 'label', 'segment', 'export', 'tokenize']);

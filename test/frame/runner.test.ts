@@ -77,7 +77,7 @@ describe('runner', () => {
     expect(outcomes.map((o) => o.status)).toEqual(['ran', 'ran', 'ran', 'stopped']);
     expect(outcomes[3]).toMatchObject({ stage: 'label', reason: 'budget of 10 requests reached' });
     const resumed = await run(STAGES, s);
-    expect(resumed.map((o) => o.status)).toEqual(['skipped', 'skipped', 'skipped', 'ran', 'ran', 'ran']);
+    expect(resumed.map((o) => o.status)).toEqual(['skipped', 'skipped', 'skipped', 'ran', 'ran', 'ran', 'ran']);
   });
 
   it('removes leftovers of a killed run before a stage starts', async () => {
@@ -112,6 +112,6 @@ describe('a stage that reports upstream rejects (export)', () => {
     await run(filterWith('reason-a'), s);
     const second = await run(filterWith('reason-b'), s);
     const status = Object.fromEntries(second.map((o) => [o.stage, o.status]));
-    expect(status).toEqual({ ingest: 'skipped', filter: 'ran', dedup: 'skipped', label: 'skipped', segment: 'skipped', export: 'ran' });
+    expect(status).toEqual({ ingest: 'skipped', filter: 'ran', dedup: 'skipped', label: 'skipped', segment: 'skipped', export: 'ran', tokenize: 'skipped' });
   });
 });
