@@ -129,7 +129,7 @@ describe('segment + export end to end on the sample build', () => {
       const outcomes = await build(join(dir, 'run'), [...sets, 'segment.min_drop=0.2', 'segment.keep_after_span=true']);
       expect(fake.requests.length).toBe(asked);
       expect(outcomes.map((o) => `${o.stage}:${o.status}`)).toEqual([
-        'ingest:skipped', 'filter:skipped', 'dedup:skipped', 'label:skipped', 'segment:ran', 'export:ran',
+        'ingest:skipped', 'filter:skipped', 'dedup:skipped', 'label:skipped', 'segment:ran', 'export:ran', 'tokenize:ran',
       ]);
       await rm(dir, { recursive: true, force: true });
     } finally {
