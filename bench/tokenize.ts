@@ -48,9 +48,13 @@ const settings = { tok, prompt: generationPrompt(tok, {}), endOfTurn: tok.eosTok
 let t = performance.now();
 let tokens = 0;
 let trained = 0;
+const rejected: Record<string, number> = {};
 for (const r of rows) {
   const out = tokenizeRow(r, settings);
-  if ('reason' in out) throw new Error(`${r.id}: ${out.message}`);
+  if ('reason' in out) {
+    rejected[out.reason] = (rejected[out.reason] ?? 0) + 1;
+    continue;
+  }
   tokens += out.row.num_tokens;
   trained += out.row.trained_tokens;
 }
@@ -71,6 +75,7 @@ process.stdout.write(
     `${''.padEnd(34)}${'seconds'.padStart(12)}${'rows/s'.padStart(12)}${'tokens/s'.padStart(12)}`,
     `${'template + mask (tokenize stage)'.padEnd(34)}${staged.toFixed(2).padStart(12)}${f(rows.length / staged)}${f(tokens / staged)}`,
     `${'plain text, no template'.padEnd(34)}${plain.toFixed(2).padStart(12)}${f(rows.length / plain)}${f(plainTokens / plain)}`,
+    `rows rejected by the stage: ${JSON.stringify(rejected)}`,
     `tokens: ${tokens} rendered (${trained} trained), ${plainTokens} plain; the stage tokenizes each rendering twice (pieces, then whole, to prove the mask edges).`,
   ].join('\n') + '\n',
 );
