@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-export const StageName = z.enum(['ingest', 'filter', 'dedup', 'label', 'segment', 'export', 'formats', 'pool']);
+export const StageName = z.enum(['ingest', 'filter', 'dedup', 'label', 'segment', 'export', 'tokenize', 'formats', 'pool']);
 export const STAGE_ORDER = StageName.options;
 
 /** One line of <stage>/rejects.jsonl: every record a stage did not pass on, and why. */

@@ -5,6 +5,7 @@ import { DedupConfig } from './dedup.js';
 import { LabelConfig } from './label.js';
 import { SegmentConfig } from './segment.js';
 import { ExportConfig } from './export.js';
+import { TokenizeConfig } from './tokenize.js';
 import { TokenizerConfig } from './tokenizer.js';
 import { ReportConfig, NightlyConfig, NightlyGuards } from './report.js';
 import { FormatsConfig } from './formats.js';
@@ -39,10 +40,11 @@ export const PipelineConfig = z
     nightly: NightlyConfig.prefault({}),
     formats: FormatsConfig.prefault({}),
     pool: PoolConfig.prefault({}),
+    tokenize: TokenizeConfig.prefault({}),
   })
   .strict();
 
 export type RunnerConfig = z.infer<typeof RunnerConfig>;
 export type PipelineConfig = z.infer<typeof PipelineConfig>;
-export { TokenizerConfig, IngestConfig, FilterConfig, DedupConfig, LabelConfig, SegmentConfig, ExportConfig, FormatsConfig, PoolConfig, ReportConfig, NightlyConfig, NightlyGuards };
+export { TokenizerConfig, IngestConfig, FilterConfig, DedupConfig, LabelConfig, SegmentConfig, ExportConfig, TokenizeConfig, FormatsConfig, PoolConfig, ReportConfig, NightlyConfig, NightlyGuards };
 export { FormatTarget } from './formats.js';

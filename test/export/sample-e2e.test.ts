@@ -129,7 +129,7 @@ describe('segment + export end to end on the sample build', () => {
       const outcomes = await build(join(dir, 'run'), [...sets, 'segment.min_drop=0.2', 'segment.keep_after_span=true']);
       expect(fake.requests.length).toBe(asked);
       expect(outcomes.map((o) => `${o.stage}:${o.status}`)).toEqual([
-        'ingest:skipped', 'filter:skipped', 'dedup:skipped', 'label:skipped', 'segment:ran', 'export:ran', 'formats:ran', 'pool:skipped',
+        'ingest:skipped', 'filter:skipped', 'dedup:skipped', 'label:skipped', 'segment:ran', 'export:ran', 'tokenize:ran', 'formats:ran', 'pool:skipped',
       ]);
       await rm(dir, { recursive: true, force: true });
     } finally {
@@ -161,6 +161,7 @@ describe('segment + export end to end on the sample build', () => {
       label: 'skipped',
       segment: 'ran',
       export: 'ran',
+      tokenize: 'ran',
       // formats reads export's shards; pool reads only ingest and filter, so it is not rerun.
       formats: 'ran',
       pool: 'skipped',
@@ -180,7 +181,7 @@ describe('segment + export end to end on the sample build', () => {
     expect(after.length).toBe(before.length - strictDropped);
     // And back: the default config reruns them again and gives back the same shards.
     const back = await build(hand);
-    expect(back.filter((o) => o.status === 'ran').map((o) => o.stage)).toEqual(['segment', 'export', 'formats']);
+    expect(back.filter((o) => o.status === 'ran').map((o) => o.stage)).toEqual(['segment', 'export', 'tokenize', 'formats']);
     expect(await exportedFailedRows(hand)).toEqual(before);
   });
 

@@ -50,7 +50,7 @@ describe('CLI failures', () => {
   it('stages lists the stages in order', async () => {
     const r = await runCli(['stages']);
     expect(r.code).toBe(0);
-    expect(r.stdout.trim().split('\n').map((l) => l.split(/\s+/)[0])).toEqual(['ingest', 'filter', 'dedup', 'label', 'segment', 'export', 'formats', 'pool']);
+    expect(r.stdout.trim().split('\n').map((l) => l.split(/\s+/)[0])).toEqual(['ingest', 'filter', 'dedup', 'label', 'segment', 'export', 'tokenize', 'formats', 'pool']);
   });
 
   it('every command has help', async () => {

@@ -77,7 +77,7 @@ describe('runner', () => {
     expect(outcomes.map((o) => o.status)).toEqual(['ran', 'ran', 'ran', 'stopped']);
     expect(outcomes[3]).toMatchObject({ stage: 'label', reason: 'budget of 10 requests reached' });
     const resumed = await run(STAGES, s);
-    expect(resumed.map((o) => o.status)).toEqual(['skipped', 'skipped', 'skipped', 'ran', 'ran', 'ran', 'ran', 'ran']);
+    expect(resumed.map((o) => o.status)).toEqual(['skipped', 'skipped', 'skipped', 'ran', 'ran', 'ran', 'ran', 'ran', 'ran']);
   });
 
   it('removes leftovers of a killed run before a stage starts', async () => {
@@ -114,6 +114,6 @@ describe('a stage that reports upstream rejects (export)', () => {
     const status = Object.fromEntries(second.map((o) => [o.stage, o.status]));
     // pool reads the filter stage's rejects (decontamination), so it reruns too; formats reruns because export's stage
     // fingerprint (which covers the rejects it reports) changed: readsStages is conservative.
-    expect(status).toEqual({ ingest: 'skipped', filter: 'ran', dedup: 'skipped', label: 'skipped', segment: 'skipped', export: 'ran', formats: 'ran', pool: 'ran' });
+    expect(status).toEqual({ ingest: 'skipped', filter: 'ran', dedup: 'skipped', label: 'skipped', segment: 'skipped', export: 'ran', tokenize: 'skipped', formats: 'ran', pool: 'ran' });
   });
 });

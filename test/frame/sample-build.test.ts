@@ -70,7 +70,7 @@ describe('sample build', () => {
     const again = await runCli(['run', 'pipelines/sample.yaml', '--out', out]);
     expect(again.code).toBe(0);
     const skipped = again.stderr.split('\n').filter((l) => /up to date, skipped/.test(l));
-    expect(skipped).toHaveLength(8);
+    expect(skipped).toHaveLength(9);
     expect(await hashTree(out)).toEqual(before);
   });
 

@@ -15,7 +15,7 @@ describe('--set', () => {
 
     const changed = await runCli(['run', 'pipelines/sample.yaml', '--out', out, '--set', 'export.shard.max_rows=1']);
     expect(changed.code).toBe(0);
-    expect(ranStages(changed.stderr)).toEqual(['export', 'formats']);
+    expect(ranStages(changed.stderr)).toEqual(['export', 'tokenize', 'formats']);
     expect(skippedStages(changed.stderr)).toEqual(['ingest', 'filter', 'dedup', 'label', 'segment', 'pool']);
     const manifest = await readManifest(join(out, 'export'));
     expect(manifest!.outputs.every((o) => o.records === 1)).toBe(true);
@@ -23,7 +23,7 @@ describe('--set', () => {
     // The pipeline file is untouched, so the next plain run goes back to the file's value.
     expect(await readFile('pipelines/sample.yaml', 'utf8')).toBe(pipelineBefore);
     const back = await runCli(['run', 'pipelines/sample.yaml', '--out', out]);
-    expect(ranStages(back.stderr)).toEqual(['export', 'formats']);
+    expect(ranStages(back.stderr)).toEqual(['export', 'tokenize', 'formats']);
   });
 
   it('--from reruns the named stage and everything after it', async () => {
@@ -31,6 +31,6 @@ describe('--set', () => {
     expect((await runCli(['run', 'pipelines/sample.yaml', '--out', out])).code).toBe(0);
     const r = await runCli(['run', 'pipelines/sample.yaml', '--out', out, '--from', 'label']);
     expect(r.code).toBe(0);
-    expect(ranStages(r.stderr)).toEqual(['label', 'segment', 'export', 'formats', 'pool']);
+    expect(ranStages(r.stderr)).toEqual(['label', 'segment', 'export', 'tokenize', 'formats', 'pool']);
   });
 });
