@@ -40,6 +40,8 @@ export const PATH_KEYS = [
   'dedup.semantic.cache_dir',
   'label.teacher.instructions_file',
   'label.teacher.tokenizer.path',
+  'tokenize.tokenizer',
+  'nightly.root',
 ] as const;
 
 const GLOB_START = /^[!]/;
