@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Trajectory, type Message, type Step, type PipelineRecord, type Reject, type StageManifest } from '../../schemas/index.js';
+import { STAGE_ORDER, Trajectory, type Message, type Step, type PipelineRecord, type Reject, type StageManifest } from '../../schemas/index.js';
 import { trajectoryId } from '../../src/core/ids.js';
 import { loadConfig } from '../../src/config/load.js';
 import { runPipeline, type StageOutcome } from '../../src/runner/runner.js';
@@ -107,7 +107,7 @@ const testIngest: Stage = {
 const pass = (name: Stage['name']): Stage => ({ name, summary: name, version: 't', configSlice: () => null, run: passThrough });
 
 /** ingest -> label with the other stages passing records through. */
-export const TEST_STAGES: Stage[] = [testIngest, pass('filter'), pass('dedup'), labelStage, pass('segment'), pass('export'), pass('formats'), pass('pool')];
+export const TEST_STAGES: Stage[] = STAGE_ORDER.map((name) => (name === 'ingest' ? testIngest : name === 'label' ? labelStage : pass(name)));
 
 export interface LabelRun {
   outcomes: StageOutcome[];
