@@ -53,7 +53,15 @@ function start(argv: string[]): { done: Promise<Ended>; kill: () => void } {
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const done = new Promise<Ended>((res) => child.on('close', (code, signal) => res({ code, signal, stderr })));
-  return { done, kill: () => process.kill(-child.pid!, 'SIGKILL') };
+  const kill = (): void => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch (err) {
+      // The run may have ended on its own just before the kill: nothing left to kill.
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+    }
+  };
+  return { done, kill };
 }
 
 /**
