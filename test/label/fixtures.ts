@@ -162,3 +162,30 @@ export async function allFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
   return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
 }
+
+/** The environment variable the teacher tests put their (fake) API key in. */
+export const TEST_KEY_ENV = 'TRAJPIPE_TEST_TEACHER_KEY';
+
+/** --set values pointing label at a (fake) teacher with fast retries; later `extra` values win. */
+export function teacherSets(url: string, cache: string, extra: string[] = [], limits: { timeout_s?: number; concurrency?: number } = {}): string[] {
+  return [
+    `label.teacher.base_url=${url}`,
+    'label.teacher.model=fake',
+    `label.cache_dir=${cache}`,
+    `label.teacher.api_key_env=${TEST_KEY_ENV}`,
+    `label.limits.timeout_s=${limits.timeout_s ?? 1}`,
+    'label.limits.backoff_base_s=0.01',
+    'label.limits.backoff_max_s=0.05',
+    'label.limits.max_retries=3',
+    `label.limits.concurrency=${limits.concurrency ?? 4}`,
+    ...extra,
+  ];
+}
+
+/** A temporary folder with the runs of `specs` written as canonical JSON lines, and where cache and output go. */
+export async function setUpRuns(specs: RunSpec[]) {
+  const dir = await tempDir();
+  const runs = specs.map((s, i) => makeRun(s, i));
+  const input = await writeRuns(dir, runs);
+  return { dir, runs, input, cache: join(dir, 'cache'), out: join(dir, 'out') };
+}

@@ -4,9 +4,9 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { ResponseCache } from '../../src/teacher/cache.js';
 import { startFakeTeacher, type FakeTeacher } from './fake-teacher.js';
-import { allFiles, makeRun, runLabelPipeline, tempDir, writeRuns, type RunSpec } from './fixtures.js';
+import { TEST_KEY_ENV, allFiles, runLabelPipeline, setUpRuns as setUp, teacherSets, type RunSpec } from './fixtures.js';
 
-const KEY_ENV = 'TRAJPIPE_TEST_TEACHER_KEY';
+const KEY_ENV = TEST_KEY_ENV;
 const KEY = 'sk-test-failures-77aa88bb99cc-SECRET';
 
 let fake: FakeTeacher | null = null;
@@ -18,27 +18,7 @@ beforeAll(() => {
   process.env[KEY_ENV] = KEY;
 });
 
-function sets(url: string, cache: string, extra: string[] = []): string[] {
-  return [
-    `label.teacher.base_url=${url}`,
-    'label.teacher.model=fake',
-    `label.cache_dir=${cache}`,
-    `label.teacher.api_key_env=${KEY_ENV}`,
-    'label.limits.timeout_s=5',
-    'label.limits.backoff_base_s=0.01',
-    'label.limits.backoff_max_s=0.05',
-    'label.limits.max_retries=3',
-    'label.limits.concurrency=2',
-    ...extra,
-  ];
-}
-
-async function setUp(specs: RunSpec[]) {
-  const dir = await tempDir();
-  const runs = specs.map((s, i) => makeRun(s, i));
-  const input = await writeRuns(dir, runs);
-  return { dir, runs, input, cache: join(dir, 'cache'), out: join(dir, 'out') };
-}
+const sets = (url: string, cache: string, extra: string[] = []) => teacherSets(url, cache, extra, { timeout_s: 5, concurrency: 2 });
 
 /** A URL where nothing listens: a port taken and released. */
 async function deadUrl(): Promise<string> {

@@ -3,9 +3,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../../src/core/errors.js';
 import { startFakeTeacher, type FakeTeacher } from './fake-teacher.js';
-import { allFiles, makeRun, runLabelPipeline, tempDir, writeRuns, type RunSpec } from './fixtures.js';
+import { TEST_KEY_ENV, allFiles, runLabelPipeline, setUpRuns as setUp, teacherSets, type RunSpec } from './fixtures.js';
 
-const KEY_ENV = 'TRAJPIPE_TEST_TEACHER_KEY';
+const KEY_ENV = TEST_KEY_ENV;
 const KEY = 'sk-test-9f8e7d6c5b4a-SECRET';
 
 let fake: FakeTeacher | null = null;
@@ -16,28 +16,6 @@ afterEach(async () => {
 beforeAll(() => {
   process.env[KEY_ENV] = KEY;
 });
-
-function teacherSets(url: string, cache: string, extra: string[] = []): string[] {
-  return [
-    `label.teacher.base_url=${url}`,
-    'label.teacher.model=fake',
-    `label.cache_dir=${cache}`,
-    `label.teacher.api_key_env=${KEY_ENV}`,
-    'label.limits.timeout_s=1',
-    'label.limits.backoff_base_s=0.01',
-    'label.limits.backoff_max_s=0.05',
-    'label.limits.max_retries=3',
-    'label.limits.concurrency=4',
-    ...extra,
-  ];
-}
-
-async function setUp(specs: RunSpec[]) {
-  const dir = await tempDir();
-  const runs = specs.map((s, i) => makeRun(s, i));
-  const input = await writeRuns(dir, runs);
-  return { dir, runs, input, cache: join(dir, 'cache') };
-}
 
 describe('label stage against a misbehaving OpenAI-compatible teacher', () => {
   it('labels or rejects every failed run exactly once, whatever the server does', async () => {
