@@ -209,6 +209,8 @@ datasets:
     split: train
     type: chat_template
     field_messages: messages
+    field_tools: tools                 # a JSON string: axolotl parses it
+    field_thinking: reasoning_content  # kept apart from content, rendered by the template
     message_property_mappings:
       role: role
       content: content

@@ -49,7 +49,8 @@ function tallyRow(t: ExportTally, record: PipelineRecord, row: SftRow): void {
 export const exportStage: Stage = {
   name: 'export',
   summary: 'Writes zstd Parquet SFT shards with per-message loss masks, a manifest and a dataset card.',
-  version: '4',
+  // 5: the card's axolotl snippet passes tools and reasoning (as formats/axolotl does).
+  version: '5',
   reportsUpstreamRejects: true,
   configSlice: exportSlice,
   async run(ctx) {
