@@ -14,6 +14,11 @@ export const StepValues = z
     peak_disagreement: z.number().int().nonnegative().nullable().describe('Max distance in steps between the samples\' peaks.'),
     flags: z.array(z.string()).describe('e.g. samples-disagree.'),
     request_hash: z.string().nullable().describe('Cache key of the teacher request that produced these values.'),
+    verdicts: z
+      .array(z.boolean())
+      .nullable()
+      .optional()
+      .describe('Per-step verdicts for step-rejection: verdicts[i] is true when step i was judged correct, false when incorrect; null or absent when not asked.'),
   })
   .strict();
 
