@@ -80,7 +80,37 @@ export const TeacherLimits = z
     price_prompt_per_mtok: z.number().nonnegative().default(0).describe('Price per million prompt tokens, for the cost estimate.'),
     price_completion_per_mtok: z.number().nonnegative().default(0),
     max_cost: PositiveOrNull.describe('Stop the stage cleanly once the estimated cost reaches this.'),
-    max_requests: z.number().int().positive().nullable().default(null).describe('Stop the stage cleanly after this many requests sent.'),
+    max_requests: z.number().int().positive().nullable().default(null).describe('Stop the stage cleanly after this many requests sent (batch lines included).'),
+    batch_price_factor: z
+      .number()
+      .nonnegative()
+      .default(0.5)
+      .describe('Price of a batch request as a share of a live one (OpenAI and the providers copying its Batch API: half).'),
+  })
+  .strict();
+
+/** label.mode: batch. How batches are sent and waited for; like the limits, none of it changes a label. */
+export const BatchSettings = z
+  .object({
+    poll_interval_s: z.number().positive().default(60).describe('Seconds between two looks at a running batch.'),
+    max_wait_s: z
+      .number()
+      .positive()
+      .default(90_000)
+      .describe('How long the stage waits for its batches (the providers promise 24 h) before it stops resumably; a rerun polls the same batches.'),
+    max_requests_per_file: z.number().int().positive().max(50_000).default(50_000).describe('Lines per batch input file (OpenAI: at most 50,000).'),
+    max_file_bytes: z
+      .number()
+      .int()
+      .positive()
+      .default(190_000_000)
+      .describe('Bytes per batch input file (OpenAI: at most 200 MB).'),
+    max_rounds: z
+      .number()
+      .int()
+      .positive()
+      .default(3)
+      .describe('Batch rounds: the first asks every uncached request, later ones the re-asks of invalid answers; what is left goes live.'),
   })
   .strict();
 
@@ -89,6 +119,11 @@ export const LabelConfig = z
     enabled: z.boolean().default(true),
     teacher: TeacherConfig.prefault({}),
     limits: TeacherLimits.prefault({}),
+    mode: z
+      .enum(['live', 'batch'])
+      .default('live')
+      .describe("live: one request at a time; batch: the provider's Batch API first (about half price, up to 24 h), live for what a batch did not answer."),
+    batch: BatchSettings.prefault({}),
     cache_dir: z
       .string()
       .min(1)
@@ -100,3 +135,4 @@ export const LabelConfig = z
 export type TeacherConfig = z.infer<typeof TeacherConfig>;
 export type TeacherLimits = z.infer<typeof TeacherLimits>;
 export type LabelConfig = z.infer<typeof LabelConfig>;
+export type BatchSettings = z.infer<typeof BatchSettings>;

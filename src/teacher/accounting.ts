@@ -7,6 +7,24 @@ export function costOf(prices: Prices, promptTokens: number, completionTokens: n
   return (promptTokens * prices.promptPerMTok + completionTokens * prices.completionPerMTok) / 1e6;
 }
 
+/** What the Batch API did in this run: lines submitted and answered, batches created, tokens at the batch price. */
+export class BatchAccounts {
+  /** Input files uploaded and batches created by this run (a resumed run reuses recorded ones: 0). */
+  uploads = 0;
+  created = 0;
+  /** Batches whose results this run collected. */
+  collected = 0;
+  /** Lines submitted by this run. */
+  requests = 0;
+  /** Lines answered with a chat completion (cached), and lines a batch failed, rejected or left unanswered (sent live). */
+  answered = 0;
+  failedLines = 0;
+  promptTokens = 0;
+  completionTokens = 0;
+  /** The batch ids this run submitted or polled, in order. */
+  readonly ids: string[] = [];
+}
+
 /** What the teacher cost: requests actually sent (every attempt), answers reused from the cache, tokens, money. */
 export class TeacherAccounts {
   requests = 0;
@@ -17,11 +35,26 @@ export class TeacherAccounts {
   promptTokens = 0;
   completionTokens = 0;
   readonly errorsByKind: Record<string, number> = {};
+  /** Set in label.mode: batch. */
+  batch: BatchAccounts | null = null;
 
-  constructor(readonly prices: Prices) {}
+  /** `batchPriceFactor`: a batch token's price as a share of a live one's (label.limits.batch_price_factor). */
+  constructor(
+    readonly prices: Prices,
+    readonly batchPriceFactor = 0.5,
+  ) {}
 
+  /** Live tokens at the live price, batch tokens at the batch price. */
   get cost(): number {
+    return this.liveCost + this.batchCost;
+  }
+
+  get liveCost(): number {
     return costOf(this.prices, this.promptTokens, this.completionTokens);
+  }
+
+  get batchCost(): number {
+    return this.batch ? costOf(this.prices, this.batch.promptTokens, this.batch.completionTokens) * this.batchPriceFactor : 0;
   }
 
   noteError(kind: string): void {
@@ -30,6 +63,26 @@ export class TeacherAccounts {
 
   /** For the manifest: plain numbers, cost rounded to a hundredth of a cent. */
   toJSON(): Record<string, unknown> {
+    const round = (x: number) => Math.round(x * 1e4) / 1e4;
+    const b = this.batch;
+    const batch = b
+      ? {
+          batch: {
+            price_factor: this.batchPriceFactor,
+            uploads: b.uploads,
+            created: b.created,
+            collected: b.collected,
+            requests: b.requests,
+            answered: b.answered,
+            failed_lines: b.failedLines,
+            prompt_tokens: b.promptTokens,
+            completion_tokens: b.completionTokens,
+            estimated_cost: round(this.batchCost),
+            ids: b.ids,
+          },
+          live_estimated_cost: round(this.liveCost),
+        }
+      : {};
     return {
       requests: this.requests,
       retries: this.retries,
@@ -37,17 +90,23 @@ export class TeacherAccounts {
       cache_hits: this.cacheHits,
       prompt_tokens: this.promptTokens,
       completion_tokens: this.completionTokens,
-      estimated_cost: Math.round(this.cost * 1e4) / 1e4,
+      estimated_cost: round(this.cost),
       errors_by_kind: Object.fromEntries(Object.entries(this.errorsByKind).sort(([a], [b]) => a.localeCompare(b))),
+      ...batch,
     };
   }
 
   /** One line for the progress display. */
   summary(): string {
     const k = (n: number) => (n >= 10_000 ? `${(n / 1000).toFixed(1)}k` : String(n));
+    const b = this.batch;
+    const batch = b
+      ? `; batch: ${b.requests} line(s) submitted, ${b.answered} answered, ${b.failedLines} sent live, ` +
+        `${k(b.promptTokens)} + ${k(b.completionTokens)} tokens at ${this.batchPriceFactor}x, ~$${this.batchCost.toFixed(4)}`
+      : '';
     return (
       `${this.requests} requests (${this.cacheHits} cached, ${this.retries} retries, ${this.failures} failed), ` +
-      `${k(this.promptTokens)} prompt + ${k(this.completionTokens)} completion tokens, ~$${this.cost.toFixed(4)}`
+      `${k(this.promptTokens)} prompt + ${k(this.completionTokens)} completion tokens, ~$${this.cost.toFixed(4)}${batch}`
     );
   }
 }

@@ -6,7 +6,7 @@ import { answerJsonSchema, parseResponseBody } from './answer.js';
 import { CACHE_FORMAT } from './cache.js';
 import { TeacherRequestError, type ChatRequestBody } from './client.js';
 import { BUILTIN_INSTRUCTIONS, BUILTIN_INSTRUCTIONS_UNKNOWN_OUTCOME, compactionLadder, neutralise, promptVersionFor, renderPrompt } from './prompt.js';
-import type { TeacherRequester } from './requester.js';
+import type { AnswerSource } from './requester.js';
 import { summariseSamples } from './samples.js';
 
 export type LabelResult =
@@ -117,7 +117,7 @@ export class TeacherLabeler {
   }
 
   /** Asks until K valid answers are in, re-asking at most max_invalid_retries times. */
-  async label(run: PreparedRun, requester: TeacherRequester): Promise<LabelResult> {
+  async label(run: PreparedRun, requester: AnswerSource): Promise<LabelResult> {
     const samples: number[][] = [];
     const keys: string[] = [];
     const problems: string[] = [];

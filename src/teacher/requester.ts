@@ -25,13 +25,18 @@ export interface Answer {
   cached: boolean;
 }
 
+/** Where the labelling logic gets its answers: the requester (cache, then live), or label.mode: batch's collector. */
+export interface AnswerSource {
+  get(key: string, body: ChatRequestBody, expectedTokens: number): Promise<Answer>;
+}
+
 /**
  * Turns a request into a raw answer: from the cache when it was asked before, else from the server
  * under the concurrency, rate and budget limits, retrying what can be retried. Identical requests in
  * flight at once are sent once. Once the stage must stop (budget cap, teacher down), every later call
  * throws StageStopped and nothing more is sent.
  */
-export class TeacherRequester {
+export class TeacherRequester implements AnswerSource {
   private readonly limit: LimitFunction;
   private readonly rpm: MinuteBudget | null;
   private readonly tpm: MinuteBudget | null;

@@ -6,6 +6,8 @@ import { costOf } from '../../teacher/accounting.js';
 import { expectedCompletionTokens, type LabelResult } from '../../teacher/labeler.js';
 import { HEURISTIC_VERSION, heuristicValues } from './heuristic.js';
 import { OrderedWindow, type Settled } from './ordered.js';
+import { runBatchPhase } from './batch-phase.js';
+import type { AnswerSource } from '../../teacher/requester.js';
 import { resolveCacheDir, setUpTeacher, type TeacherSetup } from './teacher.js';
 
 /**
@@ -61,7 +63,8 @@ async function runLabel(ctx: StageContext): Promise<void> {
   if (teacher && !teacher.haveKey) ctx.log.warn(`label: $${cfg.teacher.api_key_env} is not set; requests carry a placeholder key (enough for a local vLLM or SGLang server).`);
   if (ctx.options.dryRun && cfg.enabled) await dryRun(ctx, teacher);
 
-  const labelOne = async (record: PipelineRecord): Promise<Item> => {
+  // `source`: the requester (cache, then live), or the batch phase's collector.
+  const labelOne = async (record: PipelineRecord, source: AnswerSource | undefined = teacher?.requester): Promise<Item> => {
     if (!cfg.enabled) return { record, result: null, passReason: 'label-disabled' };
     if (!wantsCurve(record, ctx.config)) return { record, result: null, passReason: record.outcome.resolved ? 'resolved' : 'no-outcome-label' };
     if (record.steps.length === 0) {
@@ -81,8 +84,9 @@ async function runLabel(ctx: StageContext): Promise<void> {
         },
       };
     }
-    return { record, result: await teacher.labeler.label(prepared, teacher.requester) };
+    return { record, result: await teacher.labeler.label(prepared, source ?? teacher.requester) };
   };
+  if (teacher?.batcher && cfg.enabled) await runBatchPhase(ctx, teacher, labelOne);
 
   const progress = new LabelProgress(ctx, teacher);
   const window = new OrderedWindow<Item>(teacher ? cfg.limits.concurrency * 4 : 1);

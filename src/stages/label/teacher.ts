@@ -4,12 +4,15 @@ import type { PipelineConfig } from '../../../schemas/index.js';
 import { UserError } from '../../core/errors.js';
 import { scrubUrl, splitEndpoint } from '../../core/endpoint.js';
 import { loadTokenCounter } from '../../core/tokenizer.js';
-import { TeacherAccounts } from '../../teacher/accounting.js';
+import { BatchAccounts, TeacherAccounts } from '../../teacher/accounting.js';
+import { createOpenAIBatchTransport, type BatchTransport } from '../../teacher/batch-client.js';
+import { Batcher } from '../../teacher/batcher.js';
 import { ResponseCache } from '../../teacher/cache.js';
-import { createOpenAITransport, type TeacherTransport } from '../../teacher/client.js';
+import { createOpenAITransport, redactor, type TeacherTransport } from '../../teacher/client.js';
 import { TeacherLabeler } from '../../teacher/labeler.js';
 import { BUILTIN_INSTRUCTIONS, BUILTIN_PROMPT_VERSION } from '../../teacher/prompt.js';
 import { TeacherRequester } from '../../teacher/requester.js';
+import type { Logger } from '../../runner/log.js';
 
 export interface TeacherSetup {
   labeler: TeacherLabeler;
@@ -18,6 +21,8 @@ export interface TeacherSetup {
   cache: ResponseCache;
   /** Whether a key was found in the configured environment variable. */
   haveKey: boolean;
+  /** label.mode: batch: builds the batch phase's batcher (its input files go to `workDir`); null in live mode. */
+  batcher: ((workDir: string, log: Logger) => Batcher) | null;
 }
 
 /** The URL without credentials or query, for messages. */
@@ -45,8 +50,8 @@ export function resolveCacheDir(cacheDir: string, outDir: string): string {
 }
 
 /** Everything the teacher path needs, built from the config; the transport can be replaced in tests. */
-export async function setUpTeacher(config: PipelineConfig, outDir: string, transport?: TeacherTransport): Promise<TeacherSetup> {
-  const { teacher, limits, cache_dir } = config.label;
+export async function setUpTeacher(config: PipelineConfig, outDir: string, transport?: TeacherTransport, batchTransport?: BatchTransport): Promise<TeacherSetup> {
+  const { teacher, limits, cache_dir, mode, batch } = config.label;
   if (!teacher.base_url) throw new Error('setUpTeacher without base_url');
   if (!teacher.model) throw new UserError('label.teacher.base_url is set but label.teacher.model is not: name the teacher model (or --teacher-model).');
   if (splitEndpoint(teacher.base_url).hasCredentials) {
@@ -57,7 +62,7 @@ export async function setUpTeacher(config: PipelineConfig, outDir: string, trans
   const apiKey = process.env[teacher.api_key_env] || undefined;
   const counter = await loadTokenCounter(teacher.tokenizer ?? config.tokenizer);
   const labeler = new TeacherLabeler(teacher, await loadInstructions(config), counter);
-  const accounts = new TeacherAccounts({ promptPerMTok: limits.price_prompt_per_mtok, completionPerMTok: limits.price_completion_per_mtok });
+  const accounts = new TeacherAccounts({ promptPerMTok: limits.price_prompt_per_mtok, completionPerMTok: limits.price_completion_per_mtok }, limits.batch_price_factor);
   const cache = new ResponseCache(resolveCacheDir(cache_dir, outDir));
   const endpoint = describeEndpoint(teacher.base_url);
   const requester = new TeacherRequester({
@@ -68,5 +73,27 @@ export async function setUpTeacher(config: PipelineConfig, outDir: string, trans
     meta: { model: teacher.model, prompt_version: teacher.prompt_version },
     endpoint,
   });
-  return { labeler, requester, accounts, cache, haveKey: apiKey !== undefined };
+  const meta = { model: teacher.model, prompt_version: teacher.prompt_version };
+  let batcher: TeacherSetup['batcher'] = null;
+  if (mode === 'batch') {
+    accounts.batch = new BatchAccounts();
+    const baseURL = teacher.base_url;
+    const redactBody = redactor([apiKey, ...splitEndpoint(baseURL).secrets]);
+    batcher = (workDir, log) =>
+      new Batcher(
+        {
+          transport: batchTransport ?? createOpenAIBatchTransport({ baseURL, apiKey, endpoint }),
+          cache,
+          settings: batch,
+          limits,
+          accounts,
+          meta,
+          endpoint,
+          redactBody,
+          log,
+        },
+        workDir,
+      );
+  }
+  return { labeler, requester, accounts, cache, haveKey: apiKey !== undefined, batcher };
 }
