@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { createHash } from 'node:crypto';
 import { mulberry32 } from '../../bench/synth.js';
 import type { AddressInfo } from 'node:net';
+import type { FakeBatchApi } from './fake-batch.js';
 
 /**
  * What the fake answers. A run's task text may carry `[faults:a,b,c]`: its 1st request gets a, its 2nd b,
@@ -53,6 +54,8 @@ export interface FakeTeacherOptions {
    * "end the JSON early" a one-value answer.
    */
   obeysInjections?: boolean;
+  /** Serve a Batch API too (fake-batch.ts): its lines are answered by this server's chat completions. */
+  batchApi?: FakeBatchApi;
 }
 
 const TRANSPORT_FAULTS: Fault[] = ['429', '500', 'drop'];
@@ -68,6 +71,8 @@ export interface SeenRequest {
   authorization: string | undefined;
   /** The query string the request came with ('' when none). */
   query: string;
+  /** A line of a batch, answered for the fake Batch API (not a live request). */
+  viaBatch: boolean;
 }
 
 export interface FakeTeacher {
@@ -131,6 +136,7 @@ export async function startFakeTeacher(opts: FakeTeacherOptions = {}): Promise<F
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const url = new URL(req.url ?? '/', 'http://fake');
+    if (opts.batchApi && (await opts.batchApi.handle(req, res, url, Buffer.concat(chunks)))) return;
     if (url.pathname !== '/v1/chat/completions') {
       res.writeHead(404).end();
       return;
@@ -154,7 +160,7 @@ export async function startFakeTeacher(opts: FakeTeacherOptions = {}): Promise<F
     const bodyHash = createHash('sha256').update(Buffer.concat(chunks)).digest('hex');
     if (!faults && opts.randomFaults) fault = randomFault(opts.randomFaults, task, bodyHash);
     const authorization = req.headers.authorization;
-    state.requests.push({ bodyHash, task, steps, fault, at: Date.now(), body, authorization, query: url.search });
+    state.requests.push({ bodyHash, task, steps, fault, at: Date.now(), body, authorization, query: url.search, viaBatch: req.headers['x-fake-batch'] === '1' });
 
     const delay = (opts.latencyMs ?? 0) + Number(directive(task, 'delay')?.[0] ?? 0);
     if (delay) await sleep(delay);
@@ -230,6 +236,7 @@ export async function startFakeTeacher(opts: FakeTeacherOptions = {}): Promise<F
   await new Promise<void>((resolve) => server.listen(opts.port ?? 0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   state.url = `http://127.0.0.1:${port}/v1`;
+  if (opts.batchApi) opts.batchApi.baseUrl = state.url;
   state.close = () =>
     new Promise<void>((resolve) => {
       server.closeAllConnections();
