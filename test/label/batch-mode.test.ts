@@ -1,10 +1,23 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import type { PipelineRecord } from '../../schemas/index.js';
 import { costOf } from '../../src/teacher/accounting.js';
 import { createFakeBatchApi, type FakeBatchApi } from './fake-batch.js';
 import { startFakeTeacher, type FakeTeacher } from './fake-teacher.js';
-import { TEST_KEY_ENV, runLabelPipeline, setUpRuns, teacherSets, type RunSpec } from './fixtures.js';
+import { TEST_KEY_ENV, readJsonl, runLabelPipeline, setUpRuns, teacherSets, type RunSpec } from './fixtures.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+
+/** The CLI in a child process (so it can be SIGKILLed), with the test key in its environment. */
+function cli(args: string[]): { done: Promise<{ code: number | null; stderr: string }>; kill: () => void } {
+  const child = spawn(process.execPath, [join(ROOT, 'bin/trajpipe.js'), ...args], { cwd: ROOT, env: { ...process.env, [TEST_KEY_ENV]: KEY }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<{ code: number | null; stderr: string }>((res) => child.on('close', (code) => res({ code, stderr })));
+  return { done, kill: () => child.kill('SIGKILL') };
+}
 
 const KEY = 'sk-batch-test-7a6b5c4d3e2f-SECRET';
 let fake: FakeTeacher | null = null;
@@ -160,4 +173,36 @@ describe('label.mode: batch against a fake Batch API', () => {
     expect({ uploads: api.uploads, creates: api.creates }).toEqual({ uploads: 1, creates: 1 });
     expect(fake.requests.filter((r) => !r.viaBatch)).toHaveLength(0);
   });
+
+  it('a run SIGKILLed once its batch is created, rerun, submits nothing twice and collects the recorded batch', async () => {
+    const { fake, api } = await startBatchTeacher({ hold: true });
+    const { runs, input, cache, out } = await setUpRuns(Array.from({ length: 5 }, (_, i) => ({ task: `killed run ${i}`, steps: 6 })));
+    const args = [
+      'run', '--input', input, '--out', out, '--quiet',
+      '--set', 'filter.enabled=false', '--set', 'dedup.enabled=false', '--set', 'segment.enabled=false',
+      '--set', `label.cache_dir=${cache}`, '--set', `label.teacher.api_key_env=${TEST_KEY_ENV}`,
+      '--set', 'label.mode=batch', '--set', 'label.batch.poll_interval_s=0.01',
+      '--teacher-base-url', fake.url, '--teacher-model', 'fake',
+    ];
+    const first = cli(args);
+    const started = Date.now();
+    while (api.creates < 1 && Date.now() - started < 60_000) await new Promise((r) => setTimeout(r, 5));
+    first.kill();
+    expect((await first.done).code).toBeNull();
+    expect({ uploads: api.uploads, creates: api.creates }).toEqual({ uploads: 1, creates: 1 });
+    // The submission is recorded beside the cache, where the killed stage's temporary folder cannot take it along.
+    expect((await readdir(join(cache, 'batches'))).filter((f) => f.endsWith('.json'))).toHaveLength(1);
+
+    api.opts.hold = false;
+    const second = await cli(args).done;
+    expect(second.code, second.stderr).toBe(0);
+    expect({ uploads: api.uploads, creates: api.creates }).toEqual({ uploads: 1, creates: 1 });
+    expect(fake.requests.filter((r) => !r.viaBatch)).toHaveLength(0);
+    expect(fake.requests.filter((r) => r.viaBatch)).toHaveLength(runs.length);
+    const parts = (await readdir(join(out, 'label'))).filter((f) => f.startsWith('part-')).sort();
+    const records: PipelineRecord[] = [];
+    for (const p of parts) records.push(...(await readJsonl<PipelineRecord>(join(out, 'label', p))));
+    expect(records.map((r) => r.id)).toEqual(runs.map((r) => r.id));
+    expect(records.every((r) => r.values?.labeler === 'teacher')).toBe(true);
+  }, 120_000);
 });
