@@ -42,7 +42,19 @@ export interface TeacherStats {
   cache_hits: number;
   prompt_tokens: number;
   completion_tokens: number;
+  /** Live and batch together. */
   estimated_cost: number;
+  /** label.mode: batch: what the Batch API did, its tokens at the batch price; null in live mode. */
+  batch: {
+    price_factor: number;
+    requests: number;
+    answered: number;
+    failed_lines: number;
+    prompt_tokens: number;
+    completion_tokens: number;
+    estimated_cost: number;
+    ids: string[];
+  } | null;
 }
 
 export interface ReportData {
@@ -137,6 +149,23 @@ function teacherStats(label: StageManifest | undefined): TeacherStats | null {
     prompt_tokens: num('prompt_tokens'),
     completion_tokens: num('completion_tokens'),
     estimated_cost: num('estimated_cost'),
+    batch: batchStats(t['batch']),
+  };
+}
+
+function batchStats(value: unknown): TeacherStats['batch'] {
+  if (!value || typeof value !== 'object') return null;
+  const b = value as Record<string, unknown>;
+  const num = (k: string) => (typeof b[k] === 'number' ? b[k] : 0);
+  return {
+    price_factor: num('price_factor'),
+    requests: num('requests'),
+    answered: num('answered'),
+    failed_lines: num('failed_lines'),
+    prompt_tokens: num('prompt_tokens'),
+    completion_tokens: num('completion_tokens'),
+    estimated_cost: num('estimated_cost'),
+    ids: Array.isArray(b['ids']) ? b['ids'].filter((x): x is string => typeof x === 'string') : [],
   };
 }
 

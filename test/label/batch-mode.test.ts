@@ -4,6 +4,8 @@ import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { PipelineRecord } from '../../schemas/index.js';
 import { costOf } from '../../src/teacher/accounting.js';
+import { collectReport } from '../../src/report/collect.js';
+import { ReportConfig } from '../../schemas/config/report.js';
 import { createFakeBatchApi, type FakeBatchApi } from './fake-batch.js';
 import { startFakeTeacher, type FakeTeacher } from './fake-teacher.js';
 import { TEST_KEY_ENV, readJsonl, runLabelPipeline, setUpRuns, teacherSets, type RunSpec } from './fixtures.js';
@@ -132,10 +134,30 @@ describe('label.mode: batch against a fake Batch API', () => {
       const teacher = (result.manifest!.stats as { teacher: TeacherStats }).teacher;
       expect(teacher.requests).toBe(0);
       costs.push(teacher.estimated_cost);
+      // The run report's teacher accounting carries the batch lines and their price too.
+      const report = await collectReport(out, 't', ReportConfig.parse({}));
+      expect(report.teacher?.batch).toMatchObject({ price_factor: factor, requests: 2, answered: 2, estimated_cost: teacher.batch.estimated_cost });
+      expect(report.teacher?.estimated_cost).toBe(teacher.estimated_cost);
       await fake.close();
     }
     expect(costs[0]).toBeGreaterThan(0);
     expect(costs[0]).toBeCloseTo(costs[1]! / 2, 4);
+  });
+
+  it('--dry-run prices the requests at the batch price and submits nothing', async () => {
+    const { fake, api } = await startBatchTeacher();
+    const { input, cache, out } = await setUpRuns([{ task: 'plain one' }, { task: 'plain two' }]);
+    const reasons: string[] = [];
+    for (const mode of ['live', 'batch']) {
+      const result = await runLabelPipeline({ input, out, dryRun: true, sets: batchSets(fake.url, cache, [`label.mode=${mode}`]) });
+      const o = result.labelOutcome;
+      reasons.push(o?.status === 'stopped' ? o.reason : '');
+    }
+    const cost = (r: string) => Number(/estimated cost ~\$([0-9.]+)/.exec(r)?.[1]);
+    expect(reasons[1]).toMatch(/at the batch price \(label\.limits\.batch_price_factor = 0\.5/);
+    expect(cost(reasons[1]!)).toBeGreaterThan(0);
+    expect(cost(reasons[1]!)).toBeCloseTo(cost(reasons[0]!) / 2, 3);
+    expect({ uploads: api.uploads, creates: api.creates, requests: fake.requests.length }).toEqual({ uploads: 0, creates: 0, requests: 0 });
   });
 
   it('a batch that expires answers what it did; the rest goes live', async () => {

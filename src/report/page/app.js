@@ -165,6 +165,15 @@
       ['requests sent', fmt(t.requests)], ['retries', fmt(t.retries)], ['failed requests', fmt(t.failures)], ['cache hits', fmt(t.cache_hits)],
       ['prompt tokens', fmt(t.prompt_tokens)], ['completion tokens', fmt(t.completion_tokens)], ['estimated cost', '$' + t.estimated_cost.toFixed(4)],
     ];
+    // label.mode: batch: the batch lines and their price beside the live figures above (the total includes both).
+    const b = t.batch;
+    if (b) {
+      rows.splice(rows.length - 1, 0,
+        ['batch lines submitted', fmt(b.requests)], ['batch lines answered', fmt(b.answered)], ['batch lines sent live', fmt(b.failed_lines)],
+        ['batch tokens', `${fmt(b.prompt_tokens)} + ${fmt(b.completion_tokens)}`],
+        [`batch cost (at ${b.price_factor}× the live price)`, '$' + b.estimated_cost.toFixed(4)], ['batch ids', b.ids.join(', ') || '–'],
+      );
+    }
     root.append(el('table', { class: 'kv' }, el('tbody', {}, rows.map(([k, v]) => el('tr', { 'data-key': k }, el('th', { text: k }), el('td', { class: 'num', text: v }))))));
   })();
 

@@ -175,8 +175,13 @@ async function dryRun(ctx: StageContext, teacher: TeacherSetup | null): Promise<
     }
   }
   const prices = teacher.accounts.prices;
-  const cost = costOf(prices, promptTokens, completionTokens);
-  const priced = prices.promptPerMTok || prices.completionPerMTok ? `~$${cost.toFixed(4)}` : 'no price set (label.limits.price_*_per_mtok)';
+  // In batch mode the requests go out as batches first: priced at the batch price.
+  const batch = ctx.config.label.mode === 'batch';
+  const cost = costOf(prices, promptTokens, completionTokens) * (batch ? teacher.accounts.batchPriceFactor : 1);
+  const priced =
+    prices.promptPerMTok || prices.completionPerMTok
+      ? `~$${cost.toFixed(4)}${batch ? ` at the batch price (label.limits.batch_price_factor = ${teacher.accounts.batchPriceFactor}; what a batch does not answer costs the live price)` : ''}`
+      : 'no price set (label.limits.price_*_per_mtok)';
   throw new StageStopped(
     `dry run: ${requests} request(s) to send for ${eligible} failed run(s) (${cached} already answered in the cache, ${tooLong} too long for the teacher), ` +
       `~${promptTokens} prompt + ~${completionTokens} completion tokens, estimated cost ${priced}`,
