@@ -92,10 +92,16 @@ export function createOpenAIBatchTransport(opts: { baseURL: string; apiKey: stri
     retrieve: (id) => call(`polling batch ${id}`, async () => info(await client.batches.retrieve(id))),
     lines: (fileId) => ({
       async *[Symbol.asyncIterator]() {
-        const response = await call(`downloading batch file ${fileId}`, () => client.files.content(fileId));
+        const what = `downloading batch file ${fileId}`;
+        const response = await call(what, () => client.files.content(fileId));
         if (!response.body) return;
         const rl = createInterface({ input: Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), crlfDelay: Infinity });
-        for await (const line of rl) if (line.trim()) yield line;
+        // A download cut off midway is the provider's trouble like any other: the stage stops, the rerun downloads again.
+        try {
+          for await (const line of rl) if (line.trim()) yield line;
+        } catch (err) {
+          throw batchError(what, err, opts.endpoint, (t) => scrubUrlsInText(redact(t)));
+        }
       },
     }),
   };
