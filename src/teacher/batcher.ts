@@ -1,5 +1,5 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { z } from 'zod';
@@ -216,10 +216,13 @@ export class Batcher {
         failed: [],
         endpoint: this.o.endpoint,
       };
+      // The uploaded file's name is the file's own: named by the submission, so a lost record finds it again.
+      const named = join(this.workDir, filename);
+      await rename(c.path, named);
       // Recorded before the upload: a kill from here on leaves a record the rerun finishes instead of uploading again.
       await this.save(r);
-      r = await this.finishSubmission(r, false, c.path);
-      await rm(c.path, { force: true });
+      r = await this.finishSubmission(r, false, named);
+      await rm(named, { force: true });
       for (const k of c.keys) {
         this.open.add(k);
         this.queued.delete(k);
@@ -243,7 +246,6 @@ export class Batcher {
     if (r.file_id === null) {
       let fileId = resuming ? await t.findUpload(r.filename) : null;
       if (fileId === null && path) {
-        // The file's name carries the submission id, so a lost record is found again by name.
         fileId = await t.upload(path);
         b.uploads++;
       }

@@ -182,18 +182,22 @@ describe('label.mode: batch against a fake Batch API', () => {
     expect(stopped?.status === 'stopped' && stopped.reason).toMatch(/still running after .*a rerun of the same command continues polling batch id\(s\) batch_\d+/);
     expect(api.creates).toBe(1);
 
-    // As if the first run died between creating the batch and recording it: the rerun finds it at the provider.
+    // As if the first run died after uploading and creating but before recording either: the rerun finds the
+    // file by its name and the batch by its input file at the provider.
     const [name] = await readdir(join(cache, 'batches'));
     const path = join(cache, 'batches', name!);
     const record = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
-    await writeFile(path, JSON.stringify({ ...record, batch_id: null, status: 'uploading' }));
+    expect(record).toMatchObject({ status: 'submitted', batch_id: 'batch_2', file_id: 'file-1' });
+    await writeFile(path, JSON.stringify({ ...record, file_id: null, batch_id: null, status: 'uploading' }));
+    const lists = api.lists;
 
     api.opts.hold = false;
     const second = await runLabelPipeline({ input, out, sets });
     expect(second.labelOutcome?.status).toBe('ran');
     expect(second.records.map((r) => r.id)).toEqual(runs.map((r) => r.id));
-    expect({ uploads: api.uploads, creates: api.creates }).toEqual({ uploads: 1, creates: 1 });
+    expect({ uploads: api.uploads, creates: api.creates, lists: api.lists - lists }).toEqual({ uploads: 1, creates: 1, lists: 2 });
     expect(fake.requests.filter((r) => !r.viaBatch)).toHaveLength(0);
+    expect(JSON.parse(await readFile(path, 'utf8'))).toMatchObject({ status: 'collected', batch_id: 'batch_2', file_id: 'file-1', failed: [] });
   });
 
   it('a run SIGKILLed once its batch is created, rerun, submits nothing twice and collects the recorded batch', async () => {
