@@ -24,6 +24,9 @@ export const StepValues = z
 
 export const CurveShape = z.enum(['inverted-u', 'rising', 'falling', 'flat', 'multi-peak', 'single-step']);
 
+/** Credit-assignment policies: how a run's labels become per-message loss flags (docs/segmentation.md, "Policies"). */
+export const SegmentPolicy = z.enum(['rising-segment', 'step-rejection', 'first-error-prefix', 'error-masking', 'value-weighted']);
+
 /** The segment stage's decision: which agent turns of the run are trained on. */
 export const Segment = z
   .object({
@@ -44,6 +47,24 @@ export const Segment = z
       .nullable()
       .optional()
       .describe('Last message index to export; later messages are left out (null or absent: keep every message).'),
+    policy: SegmentPolicy.optional().describe('The policy that made this segment; absent: rising-segment.'),
+    weights: z
+      .array(z.number().min(0).max(1))
+      .nullable()
+      .optional()
+      .describe('Per-step loss weights (value-weighted): weights[i] for step i, 0 exactly on untrained steps; null or absent: unweighted.'),
+  })
+  .strict();
+
+/** What one policy made of a run: a segment to train, or why it trains nothing. */
+export const PolicyOutcome = z
+  .object({
+    policy: SegmentPolicy,
+    segment: Segment.nullable().describe('null: this policy trains nothing of the run (see drop).'),
+    drop: z
+      .object({ reason: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()).optional() })
+      .strict()
+      .nullable(),
   })
   .strict();
 
@@ -51,3 +72,5 @@ export type Labeler = z.infer<typeof Labeler>;
 export type StepValues = z.infer<typeof StepValues>;
 export type CurveShape = z.infer<typeof CurveShape>;
 export type Segment = z.infer<typeof Segment>;
+export type SegmentPolicy = z.infer<typeof SegmentPolicy>;
+export type PolicyOutcome = z.infer<typeof PolicyOutcome>;

@@ -5,7 +5,7 @@ export type SegmentDecision =
   | { kind: 'train'; segment: Segment; outcome: 'resolved' | 'failed' | 'unknown'; shape: CurveShape | null; noClearMistake: boolean; suspicious?: boolean }
   | { kind: 'drop'; reason: string; message: string; details?: Record<string, unknown>; shape: CurveShape | null };
 
-function spanOf(record: PipelineRecord, trainedSteps: number[]): { train_start: number; train_end: number } {
+export function spanOf(record: PipelineRecord, trainedSteps: number[]): { train_start: number; train_end: number } {
   const indices = trainedSteps.map((s) => record.steps[s]!.message_index);
   return { train_start: Math.min(...indices), train_end: Math.max(...indices) };
 }
@@ -15,8 +15,11 @@ function spanOf(record: PipelineRecord, trainedSteps: number[]): { train_start: 
  * unknown_outcome: as-failed): the turns up to the peak of their value curve. A failed run is never
  * trained whole: without a curve it is dropped.
  */
+/** How every message about a run starts: the run, its task, and where it came from. */
+export const whoIs = (record: PipelineRecord) => `Run ${record.id} (task ${record.task_id}, ${record.source.file} record ${record.source.record})`;
+
 export function decideSegment(record: PipelineRecord, cfg: SegmentConfig): SegmentDecision {
-  const who = `Run ${record.id} (task ${record.task_id}, ${record.source.file} record ${record.source.record})`;
+  const who = whoIs(record);
   const resolved = record.outcome.resolved;
   if (record.steps.length === 0) {
     return { kind: 'drop', reason: 'no-agent-turns', message: `${who} has no agent turn to train.`, shape: null };
