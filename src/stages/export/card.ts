@@ -2,6 +2,7 @@ import { stringify } from 'yaml';
 import { CurveShape, type OutputFile, type StageManifest } from '../../../schemas/index.js';
 import type { HfFeature } from './features.js';
 import { scrubUrlsDeep } from '../../core/endpoint.js';
+import { policySection, type PolicyCardInput } from './card-policy.js';
 
 // The dataset card (<export>/README.md): Hugging Face front matter plus a body a researcher reads
 // before training. Rendered from counts only, never from clocks or paths, so identical runs give
@@ -45,6 +46,8 @@ export interface CardInput {
   license: string;
   /** Hugging Face language tags (export.card.language). */
   language: readonly string[];
+  /** The credit-assignment policy that made this dataset and its siblings (absent: the section is left out). */
+  policy?: PolicyCardInput;
 }
 
 /** The Hugging Face size category of a dataset of n rows. */
@@ -332,6 +335,7 @@ export function renderCard(input: CardInput): string {
         ? `\nA failed run's messages end with its last trained turn (the rest is cut), so nearly every assistant turn *exported* for it is trained; ` +
           `how many of the turns the run actually *took* are trained is below.\n`
         : ''),
+    input.policy ? policySection(input.policy) : '',
     `## Agent turns recovered from failed runs\n\n` +
       `${f.rows} failed run(s) are exported. They took ${f.agentTurns} agent turns; ${f.trainedTurns} of them (${pct(f.trainedTurns, f.agentTurns)} of the turns taken) are trained, ` +
       `signal that outcome-filtered SFT would have thrown away. ${f.messagesCut} message(s) after the trained spans were cut.\n`,
