@@ -33,9 +33,22 @@ export const trainedTurnsInsideSpan: RowCheck = (row) => {
   return null;
 };
 
-/** Resolved runs are trained on every agent turn (except empty ones, which are never trained). */
+/** The row's credit-assignment policy from its metadata (absent: rising-segment). */
+function policyOf(row: Parameters<RowCheck>[0]): string {
+  try {
+    const p = (JSON.parse(row.metadata) as { policy?: unknown }).policy;
+    return typeof p === 'string' ? p : 'rising-segment';
+  } catch {
+    return 'rising-segment';
+  }
+}
+
+/**
+ * Resolved runs are trained on every agent turn (except empty ones, which are never trained); under
+ * error-masking, also except the turns the environment answered with an error (the shard cannot show which).
+ */
 export const resolvedRunsFullyTrained: RowCheck = (row) => {
-  if (row.outcome !== 'resolved') return null;
+  if (row.outcome !== 'resolved' || policyOf(row) === 'error-masking') return null;
   const i = row.messages.findIndex((m) => m.role === 'assistant' && m.loss !== true && !isEmptyTurn(m));
   return i === -1 ? null : `message ${i} is an untrained assistant turn of a resolved run; resolved runs are trained whole.`;
 };

@@ -86,6 +86,8 @@ export function toSftRow(record: PipelineRecord): SftRow {
       peak_step: record.segment?.peak_step ?? null,
       critical_step: record.segment?.critical_step ?? null,
       segment_note: record.segment?.note ?? null,
+      // The credit-assignment policy, when not the default rising-segment (validate relaxes its checks by it).
+      ...(record.segment?.policy && record.segment.policy !== 'rising-segment' ? { policy: record.segment.policy } : {}),
       messages_cut: record.messages.length - exportedMessageCount(record),
       // Messages after the final submit (kept in the canonical record, not exported), and their size.
       messages_after_submit: after.messages,
