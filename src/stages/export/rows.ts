@@ -56,8 +56,8 @@ export function toSftRow(record: PipelineRecord): SftRow {
     name: m.name ?? null,
     loss: m.role === 'assistant' ? trained.has(i) : null,
     step_value: m.role === 'assistant' ? (valueOfMessage.get(i) ?? null) : null,
-    // Only a weighting policy's rows carry the key: an unweighted row reads back null from Parquet either way.
-    ...(weightOf ? { weight: m.role === 'assistant' ? (trained.has(i) ? (weightOf.get(i) ?? 0) : 0) : null } : {}),
+    // null on every message of an unweighted row; in a weighted one, 0 on every untrained assistant turn.
+    weight: weightOf && m.role === 'assistant' ? (trained.has(i) ? (weightOf.get(i) ?? 0) : 0) : null,
   }));
   const trainedList = [...trained].sort((a, b) => a - b);
   const after = afterSubmit(record);
