@@ -321,8 +321,10 @@ export function renderCard(input: CardInput): string {
     input.description ? `${input.description}\n` : '',
     licenseNote(input),
     `Credit-assignment SFT data made by trajpipe ${input.packageVersion} (record schema ${input.schemaVersion}). ` +
-      `Resolved runs are trained on every agent turn. A failed run is trained only on its agent turns up to the peak of its ` +
-      `hindsight value curve (the last moment it could still have succeeded), never on its submitting turn; see docs/segmentation.md.\n`,
+      (!input.policy || input.policy.self.policy === 'rising-segment'
+        ? `Resolved runs are trained on every agent turn. A failed run is trained only on its agent turns up to the peak of its ` +
+          `hindsight value curve (the last moment it could still have succeeded), never on its submitting turn; see docs/segmentation.md.\n`
+        : `Its turns were chosen by the credit-assignment policy \`${input.policy.self.policy}\` (below); a failed run's submitting turn is never trained; see docs/segmentation.md.\n`),
     `## Columns\n\n` +
       `- \`messages[].loss\`: \`true\` on a trained assistant turn, \`false\` on an assistant turn that must be masked, \`null\` on system, user and tool messages (never trained).\n` +
       `- \`messages[].step_value\`: the labeler's hindsight success probability after this assistant turn (null when unlabelled).\n` +
