@@ -4,8 +4,16 @@ import { z } from 'zod';
  * How a failed run's value curve becomes loss masks (docs/segmentation.md). Every option is part of the
  * segment stage's fingerprint, so changing one reruns segment and export only, never the teacher.
  */
+/** Credit-assignment policies (issue 13); each writes its own export. */
+export const SegmentPolicy = z.enum(['rising-segment', 'step-rejection', 'first-error-prefix', 'error-masking', 'value-weighted']);
+
 export const SegmentConfig = z
   .object({
+    policies: z
+      .array(SegmentPolicy)
+      .min(1)
+      .default(['rising-segment'])
+      .describe('Credit-assignment policies to write, each as its own export; step-rejection makes label ask the teacher for per-step verdicts.'),
     enabled: z
       .boolean()
       .default(true)
@@ -63,3 +71,4 @@ export const SegmentConfig = z
   .strict();
 
 export type SegmentConfig = z.infer<typeof SegmentConfig>;
+export type SegmentPolicy = z.infer<typeof SegmentPolicy>;
