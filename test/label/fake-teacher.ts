@@ -57,6 +57,10 @@ export interface FakeTeacherOptions {
    * "end the JSON early" a one-value answer.
    */
   obeysInjections?: boolean;
+  /** Moves the default peak by this many steps (a second teacher that sees the run differently). */
+  peakOffset?: number;
+  /** Every request gets this fault, whatever the task says (a second teacher that never answers validly). */
+  alwaysFault?: Fault;
 }
 
 const TRANSPORT_FAULTS: Fault[] = ['429', '500', 'drop'];
@@ -167,6 +171,7 @@ export async function startFakeTeacher(opts: FakeTeacherOptions = {}): Promise<F
     let fault: Fault = faults ? faults[Math.min(asked, faults.length - 1)]! : 'ok';
     const bodyHash = createHash('sha256').update(Buffer.concat(chunks)).digest('hex');
     if (!faults && opts.randomFaults) fault = randomFault(opts.randomFaults, task, bodyHash);
+    if (opts.alwaysFault) fault = opts.alwaysFault;
     const authorization = req.headers.authorization;
     state.requests.push({ kind, bodyHash, task, steps, fault, at: Date.now(), body, authorization, query: url.search });
 
@@ -206,7 +211,7 @@ export async function startFakeTeacher(opts: FakeTeacherOptions = {}): Promise<F
     }
     if (res.destroyed) return;
     const n = opts.supportsN === false ? 1 : Number(body.n ?? 1);
-    const peaks = (directive(task, 'peaks') ?? [String(Math.floor(steps / 2))]).map(Number);
+    const peaks = (directive(task, 'peaks') ?? [String(Math.max(0, Math.floor(steps / 2) + (opts.peakOffset ?? 0)))]).map(Number);
     const choices = Array.from({ length: n }, (_, i) => {
       const values = fakeCurve(steps, Math.min(steps - 1, peaks[i % peaks.length]!));
       let content: string;
