@@ -43,8 +43,11 @@ describe('agreement', () => {
     const b = compareTeachers(run, a, [0.7, 0.5, 0.4, 0.3, 0.1], 'm2', span);
     expect(b).toMatchObject({ model: 'm2', peak_distance: 2, span_changes: true });
     expect(b.rank_correlation).toBeCloseTo(0.3); // 1 - 6·14 / (5·24)
-    // Smoothing decides the span as segment would: a one-step blip does not move it.
-    expect(risingSpan([0.3, 0.9, 0.3, 0.5, 0.6, 0.1], new Set([5]), { smoothing_window: 3, strict: false })).toEqual([0, 1, 2, 3, 4]);
+    // The span is decided as segment would: on the smoothed curve, and in strict mode only the rising steps.
+    const blip = [0.2, 0.3, 0.9, 0.3, 0.5, 0.6, 0.6, 0.1];
+    expect(risingSpan(blip, new Set([7]), { smoothing_window: 1, strict: false })).toEqual([0, 1, 2]);
+    expect(risingSpan(blip, new Set([7]), { smoothing_window: 3, strict: false })).toEqual([0, 1, 2, 3]);
+    expect(risingSpan(blip, new Set([7]), { smoothing_window: 1, strict: true })).toEqual([1, 2]);
     expect(compareTeachers(run, a, null, 'm2', span)).toEqual({ model: 'm2', values: null, peak_distance: null, rank_correlation: null, span_changes: null });
   });
 });
@@ -112,5 +115,34 @@ describe('calibration', () => {
       ['0.6-0.8', 1, 0],
       ['0.8-1.0', 1, 1],
     ]);
+  });
+});
+
+describe('label quality in the card and the report', () => {
+  it('shows verdicts, agreement, anomalies and calibration from label\'s stats.quality, and nothing without them', async () => {
+    const { labelQualitySection } = await import('../../src/stages/export/card.js');
+    const { renderLabelQuality } = await import('../../src/report/quality.js');
+    const q = new LabelQuality();
+    const run = makeRun({ task: 't', steps: 3 });
+    q.add(run, {
+      ...heuristicValues(run),
+      values: [0.3, 0.8, 0.1],
+      verdicts: [true, true, false],
+      flags: ['planted-instruction'],
+      agreement: { model: 'other', values: [0.8, 0.3, 0.1], peak_distance: 1, rank_correlation: 0.5, span_changes: true },
+    });
+    q.addFinal({ outcome: { resolved: true } } as never, [0.9]);
+    const quality = JSON.parse(JSON.stringify(q.toJSON()));
+    const card = labelQualitySection({ lineage: [{ stage: 'label', stats: { quality } }] } as never);
+    expect(card).toContain('## Label quality');
+    expect(card).toContain('1 run(s), 1 of 3 steps judged incorrect');
+    expect(card).toContain('second teacher (other, 1 of 1 runs answered): mean peak distance 1 steps');
+    expect(card).toContain('| planted-instruction | 1 |');
+    expect(card).toContain('| resolved | 1 | 0.9 | 1 |');
+    expect(labelQualitySection({ lineage: [] } as never)).toBe('');
+    const html = renderLabelQuality(quality);
+    expect(html).toContain('agreement with a second teacher (other)');
+    expect(html).toContain('<td>planted-instruction</td><td class="num">1</td>');
+    expect(html).toContain('reliability');
   });
 });
