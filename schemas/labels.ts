@@ -2,6 +2,17 @@ import { z } from 'zod';
 
 export const Labeler = z.enum(['teacher', 'heuristic']);
 
+/** A second teacher's curve for the same run, compared with the first's (label.second_teacher). */
+export const TeacherAgreement = z
+  .object({
+    model: z.string().describe("The second teacher's model."),
+    values: z.array(z.number().min(0).max(1)).nullable().describe("The second teacher's curve; null when it gave no valid answer."),
+    peak_distance: z.number().int().nonnegative().nullable().describe('Steps between the two peaks (first maxima).'),
+    rank_correlation: z.number().min(-1).max(1).nullable().describe('Spearman rank correlation of the two curves; null when either is constant.'),
+    span_changes: z.boolean().nullable().describe("Whether the rising-segment trained span (segment's smoothing and strict mode) differs between the teachers."),
+  })
+  .strict();
+
 /** The label stage's verdict for one run: one hindsight success probability per agent step. */
 export const StepValues = z
   .object({
@@ -19,6 +30,15 @@ export const StepValues = z
       .nullable()
       .optional()
       .describe('Per-step verdicts for step-rejection: verdicts[i] is true when step i was judged correct, false when incorrect; null or absent when not asked.'),
+    verdict_prompt_version: z.string().nullable().optional().describe('Version of the verdict request (or heuristic verdict rule); null or absent when verdicts were not asked.'),
+    samples_rank_correlation: z
+      .number()
+      .min(-1)
+      .max(1)
+      .nullable()
+      .optional()
+      .describe('Mean Spearman rank correlation between pairs of the K samples; null when K = 1 or a sample is constant.'),
+    agreement: TeacherAgreement.nullable().optional().describe('How a second teacher (label.second_teacher) saw the same run; null or absent without one.'),
   })
   .strict();
 
@@ -70,6 +90,7 @@ export const PolicyOutcome = z
 
 export type Labeler = z.infer<typeof Labeler>;
 export type StepValues = z.infer<typeof StepValues>;
+export type TeacherAgreement = z.infer<typeof TeacherAgreement>;
 export type CurveShape = z.infer<typeof CurveShape>;
 export type Segment = z.infer<typeof Segment>;
 export type SegmentPolicy = z.infer<typeof SegmentPolicy>;

@@ -13,7 +13,7 @@ export const SegmentConfig = z
       .refine((p) => new Set(p).size === p.length, 'lists a policy twice')
       .default(['rising-segment'])
       .describe(
-        'Credit-assignment policies, each written as its own dataset from the same labels: the first in export/ (where tokenize, formats and the report read), every other in export/variants/<policy>/.',
+        'Credit-assignment policies, each written as its own dataset from the same labels: the first in export/ (where tokenize, formats and the report read), every other in export/variants/<policy>/; step-rejection makes label ask the teacher for per-step verdicts.',
       ),
     enabled: z
       .boolean()

@@ -124,6 +124,46 @@ function shapesSection(input: CardInput): string {
   );
 }
 
+/** Label quality (issue 13) from label's stats.quality: verdicts, agreement, anomalies, calibration; '' when absent. */
+export function labelQualitySection(input: CardInput): string {
+  type Q = { [k: string]: Record<string, unknown> | null };
+  const q = input.lineage.find((m) => m.stage === 'label')?.stats['quality'] as Q | undefined;
+  if (!q) return '';
+  const n = (v: unknown) => (v === null || v === undefined ? '–' : String(v));
+  const lines: string[] = ['## Label quality\n'];
+  const v = q['verdicts'];
+  if (v && Number(v['runs'])) lines.push(`Per-step verdicts (step-rejection): ${n(v['runs'])} run(s), ${n(v['incorrect_steps'])} of ${n(v['steps'])} steps judged incorrect.\n`);
+  const s = q['samples'];
+  if (s && Number(s['runs'])) {
+    lines.push(
+      `Agreement between the K samples of a run (${n(s['runs'])} runs): mean per-step spread ${n(s['mean_spread'])}, mean peak disagreement ${n(s['mean_peak_disagreement'])} steps, ` +
+        `mean rank correlation ${n(s['mean_rank_correlation'])}; ${n(s['runs_disagreeing'])} run(s) flagged samples-disagree.\n`,
+    );
+  }
+  const t = q['second_teacher'];
+  if (t) {
+    lines.push(
+      `Agreement with a second teacher (${n(t['model'])}, ${n(t['answered'])} of ${n(t['runs'])} runs answered): mean peak distance ${n(t['mean_peak_distance'])} steps, ` +
+        `mean Spearman rank correlation ${n(t['mean_rank_correlation'])}; the rising-segment trained span would change in ${n(t['runs_span_changed'])} run(s) (share ${n(t['share_span_changed'])}).\n`,
+    );
+  }
+  const a = (q['anomalies'] ?? {}) as Record<string, number>;
+  lines.push(
+    `Anomalies flagged by label (\`values.flags\`; segment does not train a failed run whose curve never falls, never moves or echoes a planted instruction unless \`segment.suspicious_curves: keep\`):\n\n` +
+      table(['flag', 'runs'], Object.entries(a).map(([k, c]) => [k, c])),
+  );
+  const c = q['calibration'] as { by_outcome?: Record<string, Record<string, unknown>>; reliability?: Record<string, unknown>[] | null } | null;
+  if (c?.by_outcome && c.reliability) {
+    lines.push(
+      `\nCalibration: a share of resolved runs was labelled too (told only that they resolved; still trained whole). Final values against the outcome:\n\n` +
+        table(['outcome', 'runs', 'mean final value', 'share above 0.5'], Object.entries(c.by_outcome).map(([o, x]) => [o, n(x['runs']), n(x['mean_final_value']), n(x['share_final_above_half'])])) +
+        `\n` +
+        table(['final value', 'runs', 'mean final value', 'resolved share'], c.reliability.map((b) => [n(b['bin']), n(b['runs']), n(b['mean_final_value']), n(b['resolved_share'])])),
+    );
+  }
+  return lines.join('\n');
+}
+
 function rejectsSection(input: CardInput): string {
   const rows: (string | number)[][] = [];
   for (const m of input.lineage) for (const [reason, n] of sortedEntries(m.dropped)) rows.push([m.stage, reason, n]);
@@ -345,6 +385,7 @@ export function renderCard(input: CardInput): string {
     `## By harness\n\n` + countTable('harness', t.byHarness, t.rows),
     `## By trajectory model\n\n` + countTable('model that produced the run', t.byModel, t.rows),
     `## By labeler\n\n` + countTable('labeler (model, prompt version)', t.byLabeler, t.rows) + baselineLabelsNote(t.byLabeler),
+    labelQualitySection(input),
     rejectsSection(input),
     redactionSection(input),
     configSection(input),
