@@ -1,7 +1,8 @@
 import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SftRow } from '../../schemas/index.js';
+import { SftRow, type PipelineRecord } from '../../schemas/index.js';
+import { readLines } from '../../src/io/jsonl.js';
 import { loadConfig } from '../../src/config/load.js';
 import { resolveInputs } from '../../src/io/inputs.js';
 import { openShard } from '../../src/io/parquet/read.js';
@@ -131,5 +132,44 @@ describe('several policies in one run', () => {
     expect(alone.outputs.map((s) => s.sha256)).toEqual(before.map((s) => s.sha256));
     expect((alone.stats['datasets'] as DatasetStat[]).map((d) => d.folder)).toEqual(['.']);
     expect(fake.requests.length).toBe(asked);
+  });
+
+  it('step-rejection and first-error-prefix train from the teacher\'s verdicts on the sample; a rerun asks nothing', async () => {
+    const out = join(dir, 'verdicts');
+    const policies = 'segment.policies=[rising-segment, step-rejection, first-error-prefix]';
+    await build(out, [...sets, policies]);
+    const afterFirst = fake.requests.length;
+    const labelled = new Map<string, PipelineRecord>();
+    const lm = (await readManifest(join(out, 'label')))!;
+    for (const o of lm.outputs) for await (const l of readLines(join(out, 'label', o.path))) {
+      const r = JSON.parse(l.text) as PipelineRecord;
+      labelled.set(r.id, r);
+    }
+    const exp = join(out, 'export');
+    const datasets = (await readManifest(exp))!.stats['datasets'] as DatasetStat[];
+    const [sr, fe] = [await rowsOf(exp, datasets[1]!.shards), await rowsOf(exp, datasets[2]!.shards)];
+    let checked = 0;
+    for (const row of sr.filter((r) => r.outcome === 'failed')) {
+      const rec = labelled.get(row.id)!;
+      const verdicts = rec.values!.verdicts!;
+      expect(verdicts).toHaveLength(rec.steps.length);
+      for (const s of rec.steps) {
+        const m = row.messages[s.message_index];
+        if (!m) continue; // cut after the last trained turn
+        expect(m.loss).toBe(verdicts[s.index]! && !s.flags.submit);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(0);
+    expect(fe.filter((r) => r.outcome === 'failed').length).toBeGreaterThan(0);
+    for (const row of fe.filter((r) => r.outcome === 'failed')) {
+      const rec = labelled.get(row.id)!;
+      const firstBad = rec.values!.verdicts!.indexOf(false);
+      const trained = rec.steps.filter((s) => row.messages[s.message_index]?.loss === true).map((s) => s.index);
+      expect(trained).toEqual(Array.from({ length: firstBad }, (_, i) => i).filter((i) => !rec.steps[i]!.flags.submit));
+    }
+    expect((await validateExport(exp, DEFAULT_ROW_CHECKS)).errors).toEqual([]);
+    await build(out, [...sets, policies]);
+    expect(fake.requests.length).toBe(afterFirst);
   });
 });
