@@ -2,6 +2,17 @@ import { z } from 'zod';
 
 export const Labeler = z.enum(['teacher', 'heuristic']);
 
+/** A second teacher's curve for the same run, compared with the first's (label.second_teacher). */
+export const TeacherAgreement = z
+  .object({
+    model: z.string().describe("The second teacher's model."),
+    values: z.array(z.number().min(0).max(1)).nullable().describe("The second teacher's curve; null when it gave no valid answer."),
+    peak_distance: z.number().int().nonnegative().nullable().describe('Steps between the two peaks (first maxima).'),
+    rank_correlation: z.number().min(-1).max(1).nullable().describe('Spearman rank correlation of the two curves; null when either is constant.'),
+    span_changes: z.boolean().nullable().describe("Whether the rising-segment trained span (segment's smoothing and strict mode) differs between the teachers."),
+  })
+  .strict();
+
 /** The label stage's verdict for one run: one hindsight success probability per agent step. */
 export const StepValues = z
   .object({
@@ -19,10 +30,22 @@ export const StepValues = z
       .nullable()
       .optional()
       .describe('Per-step verdicts for step-rejection: verdicts[i] is true when step i was judged correct, false when incorrect; null or absent when not asked.'),
+    verdict_prompt_version: z.string().nullable().optional().describe('Version of the verdict request (or heuristic verdict rule); null or absent when verdicts were not asked.'),
+    samples_rank_correlation: z
+      .number()
+      .min(-1)
+      .max(1)
+      .nullable()
+      .optional()
+      .describe('Mean Spearman rank correlation between pairs of the K samples; null when K = 1 or a sample is constant.'),
+    agreement: TeacherAgreement.nullable().optional().describe('How a second teacher (label.second_teacher) saw the same run; null or absent without one.'),
   })
   .strict();
 
 export const CurveShape = z.enum(['inverted-u', 'rising', 'falling', 'flat', 'multi-peak', 'single-step']);
+
+/** Credit-assignment policies: how a run's labels become per-message loss flags (docs/segmentation.md, "Policies"). */
+export const SegmentPolicy = z.enum(['rising-segment', 'step-rejection', 'first-error-prefix', 'error-masking', 'value-weighted']);
 
 /** The segment stage's decision: which agent turns of the run are trained on. */
 export const Segment = z
@@ -44,10 +67,31 @@ export const Segment = z
       .nullable()
       .optional()
       .describe('Last message index to export; later messages are left out (null or absent: keep every message).'),
+    policy: SegmentPolicy.optional().describe('The policy that made this segment; absent: rising-segment.'),
+    weights: z
+      .array(z.number().min(0).max(1))
+      .nullable()
+      .optional()
+      .describe('Per-step loss weights (value-weighted): weights[i] for step i, 0 exactly on untrained steps; null or absent: unweighted.'),
+  })
+  .strict();
+
+/** What one policy made of a run: a segment to train, or why it trains nothing. */
+export const PolicyOutcome = z
+  .object({
+    policy: SegmentPolicy,
+    segment: Segment.nullable().describe('null: this policy trains nothing of the run (see drop).'),
+    drop: z
+      .object({ reason: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()).optional() })
+      .strict()
+      .nullable(),
   })
   .strict();
 
 export type Labeler = z.infer<typeof Labeler>;
 export type StepValues = z.infer<typeof StepValues>;
+export type TeacherAgreement = z.infer<typeof TeacherAgreement>;
 export type CurveShape = z.infer<typeof CurveShape>;
 export type Segment = z.infer<typeof Segment>;
+export type SegmentPolicy = z.infer<typeof SegmentPolicy>;
+export type PolicyOutcome = z.infer<typeof PolicyOutcome>;

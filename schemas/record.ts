@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Trajectory } from './trajectory.js';
-import { StepValues, Segment } from './labels.js';
+import { StepValues, Segment, PolicyOutcome } from './labels.js';
 
 /**
  * What flows between stages: a canonical trajectory, plus what label and segment add.
@@ -9,7 +9,11 @@ import { StepValues, Segment } from './labels.js';
  */
 export const PipelineRecord = Trajectory.extend({
   values: StepValues.nullable().optional().describe('Set by label for failed runs; null when not labelled.'),
-  segment: Segment.nullable().optional().describe('Set by segment.'),
+  segment: Segment.nullable().optional().describe('Set by segment: the first configured policy\'s segment (null when that policy trains nothing of the run).'),
+  policies: z
+    .array(PolicyOutcome)
+    .optional()
+    .describe('Set by segment when several policies are configured: one outcome per policy, in config order (the first is `segment`).'),
 }).strict();
 
 export type PipelineRecord = z.infer<typeof PipelineRecord>;

@@ -20,6 +20,13 @@ export const SftMessage = z
     name: z.string().nullable(),
     loss: z.boolean().nullable().describe('true: trained assistant turn; false: untrained assistant turn; null: not an assistant turn.'),
     step_value: z.number().nullable().describe('Hindsight value of this assistant turn, when labelled.'),
+    weight: z
+      .number()
+      .min(0)
+      .max(1)
+      .nullable()
+      .optional()
+      .describe('Loss weight of this assistant turn under a weighting policy (value-weighted): > 0 exactly where loss is true, 0 where false; null (or absent): unweighted.'),
   })
   .strict();
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** Bumped when a canonical record changes shape; written into every Parquet footer and manifest. */
-export const SCHEMA_VERSION = '1.0.0';
+export const SCHEMA_VERSION = '1.1.0';
 
 export const Role = z.enum(['system', 'user', 'assistant', 'tool']);
 
@@ -50,6 +50,10 @@ export const StepFlags = z
     truncated_observation: z.boolean(),
     harness_error: z.boolean(),
     submit: z.boolean(),
+    runtime_error: z
+      .boolean()
+      .optional()
+      .describe('The harness reported the command as failed in its own words (a non-zero exit the harness states, an editor tool error); absent: not detected.'),
   })
   .strict();
 

@@ -14,6 +14,11 @@ export const TeacherConfig = z
       .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/)
       .default('hindsight-1')
       .describe('Version of the prompt template; part of every cache key and output row. Changing it re-asks the teacher for every run.'),
+    verdict_prompt_version: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/)
+      .default('step-verdict-1')
+      .describe('Version of the per-step verdict request (asked only when segment.policies lists step-rejection); part of its cache keys and of each row.'),
     instructions_file: z
       .string()
       .nullable()
@@ -114,6 +119,27 @@ export const BatchSettings = z
   })
   .strict();
 
+/** A second teacher asked the same values request, to measure how far two teachers agree (never used for training). */
+export const SecondTeacherConfig = z
+  .object({
+    base_url: z.string().url(),
+    model: z.string().min(1),
+    api_key_env: z.string().default('OPENAI_API_KEY').describe('Name of the environment variable holding its key (never the key itself).'),
+  })
+  .strict();
+
+/** Resolved runs labelled as well, to see how the final values sit against a known outcome; their training is unchanged. */
+export const CalibrationConfig = z
+  .object({
+    resolved_share: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0)
+      .describe('Share of resolved runs (chosen by a hash of the run id) labelled too, told only that the run was resolved; 0: none.'),
+  })
+  .strict();
+
 export const LabelConfig = z
   .object({
     enabled: z.boolean().default(true),
@@ -124,6 +150,10 @@ export const LabelConfig = z
       .default('live')
       .describe("live: one request at a time; batch: the provider's Batch API first (about half price, up to 24 h), live for what a batch did not answer."),
     batch: BatchSettings.prefault({}),
+    second_teacher: SecondTeacherConfig.nullable()
+      .default(null)
+      .describe('A second teacher for agreement figures (peak distance, rank correlation, trained span changed); null: none.'),
+    calibration: CalibrationConfig.prefault({}),
     cache_dir: z
       .string()
       .min(1)
@@ -136,3 +166,4 @@ export type TeacherConfig = z.infer<typeof TeacherConfig>;
 export type TeacherLimits = z.infer<typeof TeacherLimits>;
 export type LabelConfig = z.infer<typeof LabelConfig>;
 export type BatchSettings = z.infer<typeof BatchSettings>;
+export type SecondTeacherConfig = z.infer<typeof SecondTeacherConfig>;

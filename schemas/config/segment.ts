@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SegmentPolicy } from '../labels.js';
 
 /**
  * How a failed run's value curve becomes loss masks (docs/segmentation.md). Every option is part of the
@@ -6,6 +7,14 @@ import { z } from 'zod';
  */
 export const SegmentConfig = z
   .object({
+    policies: z
+      .array(SegmentPolicy)
+      .min(1)
+      .refine((p) => new Set(p).size === p.length, 'lists a policy twice')
+      .default(['rising-segment'])
+      .describe(
+        'Credit-assignment policies, each written as its own dataset from the same labels: the first in export/ (where tokenize, formats and the report read), every other in export/variants/<policy>/; step-rejection makes label ask the teacher for per-step verdicts.',
+      ),
     enabled: z
       .boolean()
       .default(true)

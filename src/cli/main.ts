@@ -154,6 +154,7 @@ async function main(argv: string[]): Promise<number> {
         if (!r.found) throw new UserError(r.errors[0]!);
         const outcomes = Object.entries(r.byOutcome).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
         process.stdout.write(`${r.dir}: ${r.shards} shard(s), ${r.rows} row(s) (${outcomes}), ${r.trainedTurns} trained turn(s)\n`);
+        for (const v of r.variants) process.stdout.write(`  ${v.folder} (policy ${v.policy}): ${v.shards} shard(s), ${v.rows} row(s), ${v.trainedTurns} trained turn(s)\n`);
         if (r.errors.length) {
           for (const e of r.errors) process.stdout.write(`  error: ${e}\n`);
           throw new UserError(`${r.errors.length} problem(s) found in ${r.dir}.`);

@@ -32,6 +32,15 @@ const FORMAT_ERROR = [
   /^Format error/i,
 ];
 
+// The action itself failed, in the harness's or the shell's own words: the editor tool refusing the edit, or a
+// command that does not exist. A non-zero exit status is not enough (grep finding nothing and a failing test
+// both exit 1, and both are deliberate), so it is not matched.
+const RUNTIME_ERROR = [
+  /^(?:ERROR:\s*)?No replacement was performed/m,
+  /^(?:ERROR:\s*)?Invalid `path` parameter/m,
+  /^[^\n]*: line \d+: [^\s:]+: command not found$/m,
+];
+
 function any(patterns: readonly RegExp[], text: string): boolean {
   return patterns.some((p) => p.test(text));
 }
@@ -43,6 +52,7 @@ export function observationFlags(text: string): Partial<StepFlags> {
   if (any(TRUNCATION, text)) flags.truncated_observation = true;
   if (any(TIMEOUT, head)) flags.timeout = true;
   if (any(FORMAT_ERROR, head.trimStart())) flags.format_error = true;
+  if (any(RUNTIME_ERROR, head)) flags.runtime_error = true;
   return flags;
 }
 

@@ -5,6 +5,7 @@ import { readLines } from '../io/jsonl.js';
 import { readManifest } from '../runner/runner.js';
 import { toReportRun, type ReportRun } from './runs.js';
 import type { NightComparison } from '../nightly/compare.js';
+import { readLabelQuality } from './quality.js';
 
 /** One stage of the funnel, from its manifest (no timings: the report is deterministic). */
 export interface FunnelStage {
@@ -69,6 +70,8 @@ export interface ReportData {
   /** Peak position as a fraction of the run's length, in ten bins (0-10 %, ..., 90-100 %). */
   peak_positions: number[];
   teacher: TeacherStats | null;
+  /** label's stats.quality: verdicts, agreement, anomalies, calibration (null when absent). */
+  label_quality: ReturnType<typeof readLabelQuality>;
   runs: ReportRun[];
   /** Run count whose messages were left out of the page (over max_runs_with_messages). */
   runs_without_messages: number;
@@ -234,6 +237,7 @@ export async function collectReport(runDir: string, name: string, cfg: ReportCon
     shapes,
     peak_positions: peakPositions,
     teacher: teacherStats(manifests.get('label')),
+    label_quality: readLabelQuality(manifests.get('label')?.stats as Record<string, unknown> | undefined),
     runs,
     runs_without_messages: withoutMessages,
     page_size: cfg.page_size,

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { ReportData } from './collect.js';
+import { renderLabelQuality } from './quality.js';
 
 const require = createRequire(import.meta.url);
 const PAGE = new URL('./page/', import.meta.url);
@@ -42,7 +43,7 @@ export async function renderReport(data: ReportData): Promise<string> {
 <div id="summary" class="muted"></div>
 ${data.complete ? '' : '<p class="badge">This run is incomplete: the export stage has no manifest.</p>'}
 </header>
-<nav class="small"><a href="#s-funnel">funnel</a> · <a href="#s-rejects">rejects</a> · <a href="#s-breakdowns">breakdowns</a> · <a href="#s-curves">curves</a> · <a href="#s-teacher">teacher</a> · <a href="#s-runs">runs</a></nav>
+<nav class="small"><a href="#s-funnel">funnel</a> · <a href="#s-rejects">rejects</a> · <a href="#s-breakdowns">breakdowns</a> · <a href="#s-curves">curves</a> · <a href="#s-teacher">teacher</a> · <a href="#s-quality">label quality</a> · <a href="#s-runs">runs</a></nav>
 ${data.nightly ? '<section id="s-nightly"><h2>Compared with the previous night</h2><div id="nightly"></div></section>' : ''}
 <section id="s-funnel"><h2>Stage funnel</h2>
 <div class="row"><table id="funnel"><thead><tr><th>stage</th><th class="num">in</th><th class="num">kept</th><th class="num">kept %</th><th class="num">dropped</th><th class="num">dropped %</th></tr></thead><tbody></tbody></table>
@@ -53,6 +54,7 @@ ${data.nightly ? '<section id="s-nightly"><h2>Compared with the previous night</
 <div><h3>curve shapes</h3><div id="shapes-chart" class="chart"></div></div>
 <div><h3>peak position (share of the run's steps)</h3><div id="peaks-chart" class="chart"></div></div></div></section>
 <section id="s-teacher"><h2>Teacher accounting</h2><div id="teacher"></div></section>
+<section id="s-quality"><h2>Label quality</h2><div id="label-quality">${renderLabelQuality(data.label_quality)}</div></section>
 <section id="s-runs"><h2>Runs</h2>
 <div id="runs-wrap"><div>
 <div class="controls">

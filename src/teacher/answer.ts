@@ -36,6 +36,24 @@ export function answerSchema(steps: number) {
 }
 
 export type ParseResult = { ok: true; values: number[] } | { ok: false; error: string };
+export type VerdictParseResult = { ok: true; verdicts: boolean[] } | { ok: false; error: string };
+
+/** The JSON schema of the verdict request: exactly one boolean per step, true = the step was correct. */
+export function verdictJsonSchema(steps: number): Record<string, unknown> {
+  return {
+    type: 'object',
+    properties: { verdicts: { type: 'array', items: { type: 'boolean' }, minItems: steps, maxItems: steps } },
+    required: ['verdicts'],
+    additionalProperties: false,
+  };
+}
+
+/** A verdict is a boolean; "correct" / "incorrect" (any case) are read too, for endpoints without structured output. */
+const Verdict = z.union([z.boolean(), z.string().regex(/^(in)?correct$/i).transform((s) => s.toLowerCase() === 'correct')]);
+
+export function verdictSchema(steps: number) {
+  return z.object({ verdicts: z.array(Verdict).length(steps) });
+}
 
 /** Reasoning models served without a reasoning parser put their thoughts inline; they are never the answer. */
 function stripThinking(text: string): string {
@@ -81,12 +99,16 @@ function candidates(content: string): string[] {
 }
 
 /**
- * Reads the values from one answer's text: structured output gives plain JSON; other endpoints may wrap it
- * in prose or code fences. A bare array is accepted as the values. Only validated numbers leave this function.
+ * The tolerant reader both requests share: the first candidate JSON (plain, fenced, embedded in prose; a bare
+ * array is taken as the list under `field`) that the schema accepts, or the first problem found.
  */
-export function parseAnswer(content: string | null | undefined, steps: number): ParseResult {
+function parseStructured<T>(
+  content: string | null | undefined,
+  field: 'values' | 'verdicts',
+  schema: z.ZodType<Record<string, T[]>>,
+  describe: (error: z.ZodError, value: unknown) => string,
+): { ok: true; list: T[] } | { ok: false; error: string } {
   if (content === null || content === undefined || content.trim() === '') return { ok: false, error: 'empty answer' };
-  const schema = answerSchema(steps);
   let firstProblem: string | null = null;
   for (const candidate of candidates(content)) {
     let value: unknown;
@@ -95,12 +117,35 @@ export function parseAnswer(content: string | null | undefined, steps: number): 
     } catch {
       continue;
     }
-    if (Array.isArray(value)) value = { values: value };
+    if (Array.isArray(value)) value = { [field]: value };
     const parsed = schema.safeParse(value);
-    if (parsed.success) return { ok: true, values: parsed.data.values };
-    firstProblem ??= describe(parsed.error, value, steps);
+    if (parsed.success) return { ok: true, list: parsed.data[field]! };
+    firstProblem ??= describe(parsed.error, value);
   }
-  return { ok: false, error: firstProblem ?? 'no JSON object with "values" found in the answer' };
+  return { ok: false, error: firstProblem ?? `no JSON object with "${field}" found in the answer` };
+}
+
+/**
+ * Reads the values from one answer's text: structured output gives plain JSON; other endpoints may wrap it
+ * in prose or code fences. A bare array is accepted as the values. Only validated numbers leave this function.
+ */
+export function parseAnswer(content: string | null | undefined, steps: number): ParseResult {
+  const r = parseStructured(content, 'values', answerSchema(steps) as z.ZodType<Record<string, number[]>>, (e, v) => describe(e, v, steps));
+  return r.ok ? { ok: true, values: r.list } : r;
+}
+
+/** Reads one verdict answer: {"verdicts": [true, false, ...]}, exactly one per step. */
+export function parseVerdictAnswer(content: string | null | undefined, steps: number): VerdictParseResult {
+  const r = parseStructured(content, 'verdicts', verdictSchema(steps) as unknown as z.ZodType<Record<string, boolean[]>>, (e, v) => describeVerdicts(e, v, steps));
+  return r.ok ? { ok: true, verdicts: r.list } : r;
+}
+
+function describeVerdicts(error: z.ZodError, value: unknown, steps: number): string {
+  const verdicts = (value as { verdicts?: unknown })?.verdicts;
+  if (Array.isArray(verdicts) && verdicts.length !== steps) return `wrong number of verdicts: ${verdicts.length} for ${steps} steps`;
+  const issue = error.issues[0];
+  if (Array.isArray(verdicts) && issue && issue.path.length === 2) return `not a verdict at step ${String(issue.path[1])}: ${JSON.stringify(verdicts[issue.path[1] as number])}`;
+  return `invalid answer: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`;
 }
 
 function describe(error: z.ZodError, value: unknown, steps: number): string {
@@ -113,9 +158,9 @@ function describe(error: z.ZodError, value: unknown, steps: number): string {
   return `invalid answer: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`;
 }
 
-export interface ParsedResponse {
+export interface ParsedResponse<R = ParseResult> {
   /** One parse per returned choice, in choice order. */
-  choices: ParseResult[];
+  choices: R[];
   promptTokens: number;
   completionTokens: number;
 }
@@ -140,17 +185,29 @@ export function completionProblem(raw: string): string | null {
 
 /** Parses a raw response body as stored in the cache. A body that is not a chat completion gives one failed choice. */
 export function parseResponseBody(raw: string, steps: number): ParsedResponse {
+  return parseChoices<ParseResult>(raw, (content) => parseAnswer(content, steps));
+}
+
+/** The verdict answers of a raw response body, one per choice. */
+export function parseVerdictBody(raw: string, steps: number): VerdictParseResult[] {
+  return parseChoices<VerdictParseResult>(raw, (content) => parseVerdictAnswer(content, steps)).choices;
+}
+
+type Failed = { ok: false; error: string };
+
+function parseChoices<R>(raw: string, read: (content: string | null | undefined) => R): ParsedResponse<R | Failed> {
+  const none = (error: string): ParsedResponse<Failed> => ({ choices: [{ ok: false, error }], promptTokens: 0, completionTokens: 0 });
   let body: unknown;
   try {
     body = JSON.parse(raw);
   } catch {
-    return { choices: [{ ok: false, error: 'response body is not valid JSON' }], promptTokens: 0, completionTokens: 0 };
+    return none('response body is not valid JSON');
   }
   const parsed = ChatCompletionBody.safeParse(body);
-  if (!parsed.success) return { choices: [{ ok: false, error: 'response is not a chat completion' }], promptTokens: 0, completionTokens: 0 };
+  if (!parsed.success) return none('response is not a chat completion');
   const ordered = [...parsed.data.choices].sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
   return {
-    choices: ordered.map((c) => parseAnswer(c.message.content, steps)),
+    choices: ordered.map((c) => read(c.message.content)),
     promptTokens: parsed.data.usage?.prompt_tokens ?? 0,
     completionTokens: parsed.data.usage?.completion_tokens ?? 0,
   };

@@ -33,9 +33,22 @@ export const trainedTurnsInsideSpan: RowCheck = (row) => {
   return null;
 };
 
-/** Resolved runs are trained on every agent turn (except empty ones, which are never trained). */
+/** The row's credit-assignment policy from its metadata (absent: rising-segment). */
+function policyOf(row: Parameters<RowCheck>[0]): string {
+  try {
+    const p = (JSON.parse(row.metadata) as { policy?: unknown }).policy;
+    return typeof p === 'string' ? p : 'rising-segment';
+  } catch {
+    return 'rising-segment';
+  }
+}
+
+/**
+ * Resolved runs are trained on every agent turn (except empty ones, which are never trained); under
+ * error-masking, also except the turns the environment answered with an error (the shard cannot show which).
+ */
 export const resolvedRunsFullyTrained: RowCheck = (row) => {
-  if (row.outcome !== 'resolved') return null;
+  if (row.outcome !== 'resolved' || policyOf(row) === 'error-masking') return null;
   const i = row.messages.findIndex((m) => m.role === 'assistant' && m.loss !== true && !isEmptyTurn(m));
   return i === -1 ? null : `message ${i} is an untrained assistant turn of a resolved run; resolved runs are trained whole.`;
 };
@@ -102,6 +115,28 @@ export const toolResultsAnswerCalls: RowCheck = (row) => {
   return null;
 };
 
+/**
+ * Loss weights (value-weighted rows) agree with the mask: a row is weighted on every assistant turn or on
+ * none; a weight is set only on assistant turns, lies in [0, 1], is above 0 exactly where loss is true and
+ * is 0 where loss is false. A trainer reading only `loss` then trains the same turns a weighted one does.
+ */
+export const weightsMatchLoss: RowCheck = (row) => {
+  const weighted = row.messages.some((m) => typeof m.weight === 'number');
+  if (!weighted) return null;
+  for (const [i, m] of row.messages.entries()) {
+    const w = m.weight ?? null;
+    if (m.role !== 'assistant') {
+      if (w !== null) return `message ${i} (${m.role}) has weight=${w}; only assistant turns carry a weight.`;
+      continue;
+    }
+    if (w === null) return `message ${i} (assistant) has no weight, but other turns of the row are weighted; a row is weighted on every assistant turn or on none.`;
+    if (!(w >= 0 && w <= 1)) return `message ${i} has weight=${w}, outside [0, 1].`;
+    if (m.loss === true && !(w > 0)) return `message ${i} is trained (loss=true) with weight 0; a trained turn's weight is above 0.`;
+    if (m.loss === false && w !== 0) return `message ${i} is not trained (loss=false) but has weight ${w}; an untrained turn's weight is 0.`;
+  }
+  return null;
+};
+
 export const DEFAULT_ROW_CHECKS: RowCheck[] = [
   lossOnlyOnAssistantTurns,
   atLeastOneTrainedTurn,
@@ -111,4 +146,5 @@ export const DEFAULT_ROW_CHECKS: RowCheck[] = [
   failedRunSubmitNotTrained,
   toolCallsDeclared,
   toolResultsAnswerCalls,
+  weightsMatchLoss,
 ];

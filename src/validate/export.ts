@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { SchemaElement } from 'hyparquet';
-import { SftRow, SCHEMA_VERSION } from '../../schemas/index.js';
+import { SftRow, SCHEMA_VERSION, type OutputFile } from '../../schemas/index.js';
 import { readManifest } from '../runner/runner.js';
 import { openShard } from '../io/parquet/read.js';
 import { SFT_PARQUET_SCHEMA } from '../io/parquet/sft-schema.js';
@@ -17,6 +17,8 @@ export interface ValidationReport {
   errors: string[];
   /** False when dir holds no export at all (nothing else was checked; errors holds the one reason). */
   found: boolean;
+  /** The other policies' datasets (export/variants/<policy>/) listed in the manifest, each checked like the first. */
+  variants: { policy: string; folder: string; shards: number; rows: number; trainedTurns: number }[];
 }
 
 /** A check on one row, beyond its schema; returns a problem or null. Issue-specific invariants register here. */
@@ -43,7 +45,7 @@ export async function findExportDir(dir: string): Promise<string> {
 /** Checks every shard of an export against the manifest, the Parquet schema, the row schema and the row checks. */
 export async function validateExport(dirArg: string, checks: RowCheck[] = [], maxErrors = 50): Promise<ValidationReport> {
   const dir = await findExportDir(dirArg);
-  const report: ValidationReport = { dir, shards: 0, rows: 0, byOutcome: {}, trainedTurns: 0, errors: [], found: true };
+  const report: ValidationReport = { dir, shards: 0, rows: 0, byOutcome: {}, trainedTurns: 0, errors: [], found: true, variants: [] };
   const fail = (m: string) => {
     if (report.errors.length < maxErrors) report.errors.push(m);
   };
@@ -59,8 +61,30 @@ export async function validateExport(dirArg: string, checks: RowCheck[] = [], ma
     fail(`${dir} has no valid export manifest.json; is it an export folder (or a run folder holding export/)?`);
     return report;
   }
+  await checkShards(dir, manifest.outputs, report, checks, fail);
+  for (const v of variantsOf(manifest.stats)) {
+    const part = { shards: 0, rows: 0, byOutcome: {} as Record<string, number>, trainedTurns: 0 };
+    if (!(await stat(join(dir, v.folder, 'README.md')).catch(() => null))) fail(`${v.folder}: the dataset of policy ${v.policy} has no README.md (dataset card).`);
+    await checkShards(dir, v.shards, part, checks, fail);
+    if (part.rows !== v.rows) fail(`${v.folder}: ${part.rows} rows, but the manifest says ${v.rows} for policy ${v.policy}.`);
+    report.variants.push({ policy: v.policy, folder: v.folder, shards: part.shards, rows: part.rows, trainedTurns: part.trainedTurns });
+  }
+  return report;
+}
+
+/** The datasets of the other policies, as export's manifest lists them (stats.datasets, folder other than '.'). */
+function variantsOf(stats: Record<string, unknown>): { policy: string; folder: string; rows: number; shards: OutputFile[] }[] {
+  const list = stats['datasets'];
+  if (!Array.isArray(list)) return [];
+  return (list as { policy: string; folder: string; rows: number; shards: OutputFile[] }[]).filter((d) => d && d.folder !== '.');
+}
+
+type Tally = Pick<ValidationReport, 'shards' | 'rows' | 'byOutcome' | 'trainedTurns'>;
+
+/** Every listed shard: present, its hash, a readable Parquet file with the SFT schema and version, each row's schema and checks, its row count. */
+async function checkShards(dir: string, outputs: readonly OutputFile[], report: Tally, checks: RowCheck[], fail: (m: string) => void): Promise<void> {
   const expectedSchema = schemaKey(SFT_PARQUET_SCHEMA);
-  for (const out of manifest.outputs) {
+  for (const out of outputs) {
     const path = join(dir, out.path);
     report.shards++;
     const exists = await stat(path).catch(() => null);
@@ -113,5 +137,4 @@ export async function validateExport(dirArg: string, checks: RowCheck[] = [], ma
     }
     }
   }
-  return report;
 }

@@ -45,6 +45,14 @@ describe('observation flags', () => {
     expect(observationFlags('Please always provide EXACTLY ONE action in triple backticks, found 2 actions.')).toEqual({ format_error: true });
   });
 
+  it('flags an action that failed in the harness or shell words (runtime_error), not a non-zero exit status', () => {
+    expect(observationFlags('OBSERVATION:\nERROR:\nNo replacement was performed, old_str `x = 1` did not appear verbatim in /repo/a.py.')).toEqual({ runtime_error: true });
+    expect(observationFlags('ERROR:\nInvalid `path` parameter: /repo/nope.py. The path /repo/nope.py does not exist.')).toEqual({ runtime_error: true });
+    expect(observationFlags('/bin/bash: line 8919: mvn: command not found')).toEqual({ runtime_error: true });
+    expect(observationFlags('<returncode>1</returncode>\n<output>\n</output>')).toEqual({});
+    expect(observationFlags('<returncode>1</returncode>\n<output>\nFAILED tests/test_a.py::test_b - AssertionError\n</output>')).toEqual({});
+  });
+
   it('does not flag program output that merely mentions a timeout', () => {
     expect(observationFlags('<returncode>1</returncode>\n<output>\nFAILED test_retry_timeout - requests timed out\n</output>')).toEqual({});
   });

@@ -8,6 +8,10 @@ import type { FakeBatchApi } from './fake-batch.js';
  * What the fake answers. A run's task text may carry `[faults:a,b,c]`: its 1st request gets a, its 2nd b,
  * and every later one c (default ok). `[peaks:1,4]` sets the peak step of each returned choice; `[delay:50]`
  * adds milliseconds to its answers.
+ *
+ * Verdict requests (step-rejection: the user message asks for {"verdicts": ...}) are answered from the same
+ * curve: a step is correct unless the curve falls there. They count apart: `[vfaults:a,b]` sets their faults
+ * (the values faults above apply to values requests only), `[verdicts:1,0,1]` their answer.
  */
 export type Fault =
   | 'ok'
@@ -56,11 +60,17 @@ export interface FakeTeacherOptions {
   obeysInjections?: boolean;
   /** Serve a Batch API too (fake-batch.ts): its lines are answered by this server's chat completions. */
   batchApi?: FakeBatchApi;
+  /** Moves the default peak by this many steps (a second teacher that sees the run differently). */
+  peakOffset?: number;
+  /** Every request gets this fault, whatever the task says (a second teacher that never answers validly). */
+  alwaysFault?: Fault;
 }
 
 const TRANSPORT_FAULTS: Fault[] = ['429', '500', 'drop'];
 
 export interface SeenRequest {
+  /** What the request asked for. */
+  kind: 'values' | 'verdicts';
   /** sha256 of the request body: the same request sent twice has the same hash. */
   bodyHash: string;
   task: string;
@@ -86,12 +96,18 @@ export interface FakeTeacher {
   close(): Promise<void>;
 }
 
-function taskOf(body: Record<string, unknown>): { task: string; steps: number } {
+function taskOf(body: Record<string, unknown>): { task: string; steps: number; kind: 'values' | 'verdicts' } {
   const messages = (body.messages ?? []) as { role: string; content: string }[];
   const user = messages.find((m) => m.role === 'user')?.content ?? '';
   const task = /<task>\n([\s\S]*?)\n<\/task>/.exec(user)?.[1] ?? '';
   const steps = Number(/<trajectory steps="(\d+)">/.exec(user)?.[1] ?? 0);
-  return { task, steps };
+  const kind = /<\/trajectory>\n\nReturn \{"verdicts"/.test(user) ? 'verdicts' : 'values';
+  return { task, steps, kind };
+}
+
+/** The fake's verdicts: a step is correct unless its curve falls there. */
+export function fakeVerdicts(curve: readonly number[]): boolean[] {
+  return curve.map((v, i) => i === 0 || v >= curve[i - 1]!);
 }
 
 /** An inverted U peaking at `peak`. */
@@ -142,25 +158,28 @@ export async function startFakeTeacher(opts: FakeTeacherOptions = {}): Promise<F
       return;
     }
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
-    const { task, steps } = taskOf(body);
+    const { task, steps, kind } = taskOf(body);
     const raw = Buffer.concat(chunks).toString('utf8');
+    // Verdict requests count apart, under their own directive, so the values tests' fault lists are unchanged.
+    const counterKey = kind === 'verdicts' ? `verdicts:${task}` : task;
     let asked: number;
     if (opts.perDistinctBody) {
-      asked = bodies.get(raw) ?? perTask.get(task) ?? 0;
+      asked = bodies.get(raw) ?? perTask.get(counterKey) ?? 0;
       if (!bodies.has(raw)) {
         bodies.set(raw, asked);
-        perTask.set(task, asked + 1);
+        perTask.set(counterKey, asked + 1);
       }
     } else {
-      asked = perTask.get(task) ?? 0;
-      perTask.set(task, asked + 1);
+      asked = perTask.get(counterKey) ?? 0;
+      perTask.set(counterKey, asked + 1);
     }
-    const faults = directive(task, 'faults') as Fault[] | null;
+    const faults = directive(task, kind === 'verdicts' ? 'vfaults' : 'faults') as Fault[] | null;
     let fault: Fault = faults ? faults[Math.min(asked, faults.length - 1)]! : 'ok';
     const bodyHash = createHash('sha256').update(Buffer.concat(chunks)).digest('hex');
     if (!faults && opts.randomFaults) fault = randomFault(opts.randomFaults, task, bodyHash);
+    if (opts.alwaysFault) fault = opts.alwaysFault;
     const authorization = req.headers.authorization;
-    state.requests.push({ bodyHash, task, steps, fault, at: Date.now(), body, authorization, query: url.search, viaBatch: req.headers['x-fake-batch'] === '1' });
+    state.requests.push({ kind, bodyHash, task, steps, fault, at: Date.now(), body, authorization, query: url.search, viaBatch: req.headers['x-fake-batch'] === '1' });
 
     const delay = (opts.latencyMs ?? 0) + Number(directive(task, 'delay')?.[0] ?? 0);
     if (delay) await sleep(delay);
@@ -198,10 +217,19 @@ export async function startFakeTeacher(opts: FakeTeacherOptions = {}): Promise<F
     }
     if (res.destroyed) return;
     const n = opts.supportsN === false ? 1 : Number(body.n ?? 1);
-    const peaks = (directive(task, 'peaks') ?? [String(Math.floor(steps / 2))]).map(Number);
+    const peaks = (directive(task, 'peaks') ?? [String(Math.max(0, Math.floor(steps / 2) + (opts.peakOffset ?? 0)))]).map(Number);
     const choices = Array.from({ length: n }, (_, i) => {
       const values = fakeCurve(steps, Math.min(steps - 1, peaks[i % peaks.length]!));
       let content: string;
+      if (kind === 'verdicts') {
+        const planted = directive(task, 'verdicts');
+        const verdicts = planted ? planted.map((x) => x === '1') : fakeVerdicts(values);
+        if (fault === 'malformed') content = '{"verdicts": [true,';
+        else if (fault === 'wrong-count') content = JSON.stringify({ verdicts: verdicts.slice(1) });
+        else if (fault === 'out-of-range') content = JSON.stringify({ verdicts: verdicts.map((v, j) => (j === 0 ? 'maybe' : v)) });
+        else content = JSON.stringify({ verdicts });
+        return { index: i, message: { role: 'assistant', content }, finish_reason: 'stop' };
+      }
       if (fault === 'malformed') content = `{"values": [${values.slice(0, 2).join(', ')},`;
       else if (fault === 'wrong-count') content = JSON.stringify({ values: values.slice(1) });
       else if (fault === 'out-of-range') content = JSON.stringify({ values: values.map((v, j) => (j === 0 ? 1.7 : v)) });

@@ -172,7 +172,8 @@ describe('label stage against a misbehaving OpenAI-compatible teacher', () => {
     const user = (i: number) => (fake!.requests[i]!.body.messages as { content: string }[])[1]!.content;
     const sentFor = (task: string) => fake!.requests.findIndex((r) => r.task === task);
     expect(user(sentFor('long observations'))).toContain('[... 2000 characters omitted ...]');
-    expect(result.records[0]!.values!.flags).toEqual(['observations-shortened']);
+    // The fake's 2-step curve peaks at its last step: a failed run whose curve never falls is flagged too.
+    expect(result.records[0]!.values!.flags).toEqual(['observations-shortened', 'curve-never-falls']);
     expect(result.records[1]!.values!.flags).toContain('compacted');
     expect(result.rejects.map((r) => r.reason)).toEqual(['too-long-for-teacher']);
     expect(fake.requests.some((r) => r.task === 'far too long')).toBe(false);

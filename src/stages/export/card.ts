@@ -2,6 +2,7 @@ import { stringify } from 'yaml';
 import { CurveShape, type OutputFile, type StageManifest } from '../../../schemas/index.js';
 import type { HfFeature } from './features.js';
 import { scrubUrlsDeep } from '../../core/endpoint.js';
+import { policySection, type PolicyCardInput } from './card-policy.js';
 
 // The dataset card (<export>/README.md): Hugging Face front matter plus a body a researcher reads
 // before training. Rendered from counts only, never from clocks or paths, so identical runs give
@@ -45,6 +46,8 @@ export interface CardInput {
   license: string;
   /** Hugging Face language tags (export.card.language). */
   language: readonly string[];
+  /** The credit-assignment policy that made this dataset and its siblings (absent: the section is left out). */
+  policy?: PolicyCardInput;
 }
 
 /** The Hugging Face size category of a dataset of n rows. */
@@ -119,6 +122,46 @@ function shapesSection(input: CardInput): string {
     `The Orchard authors report an inverted U almost always; a teacher that disagrees shows up here.\n\n` +
     table(['shape', 'labelled runs', 'fraction', 'exported rows', 'fraction'], rows)
   );
+}
+
+/** Label quality (issue 13) from label's stats.quality: verdicts, agreement, anomalies, calibration; '' when absent. */
+export function labelQualitySection(input: CardInput): string {
+  type Q = { [k: string]: Record<string, unknown> | null };
+  const q = input.lineage.find((m) => m.stage === 'label')?.stats['quality'] as Q | undefined;
+  if (!q) return '';
+  const n = (v: unknown) => (v === null || v === undefined ? '–' : String(v));
+  const lines: string[] = ['## Label quality\n'];
+  const v = q['verdicts'];
+  if (v && Number(v['runs'])) lines.push(`Per-step verdicts (step-rejection): ${n(v['runs'])} run(s), ${n(v['incorrect_steps'])} of ${n(v['steps'])} steps judged incorrect.\n`);
+  const s = q['samples'];
+  if (s && Number(s['runs'])) {
+    lines.push(
+      `Agreement between the K samples of a run (${n(s['runs'])} runs): mean per-step spread ${n(s['mean_spread'])}, mean peak disagreement ${n(s['mean_peak_disagreement'])} steps, ` +
+        `mean rank correlation ${n(s['mean_rank_correlation'])}; ${n(s['runs_disagreeing'])} run(s) flagged samples-disagree.\n`,
+    );
+  }
+  const t = q['second_teacher'];
+  if (t) {
+    lines.push(
+      `Agreement with a second teacher (${n(t['model'])}, ${n(t['answered'])} of ${n(t['runs'])} runs answered): mean peak distance ${n(t['mean_peak_distance'])} steps, ` +
+        `mean Spearman rank correlation ${n(t['mean_rank_correlation'])}; the rising-segment trained span would change in ${n(t['runs_span_changed'])} run(s) (share ${n(t['share_span_changed'])}).\n`,
+    );
+  }
+  const a = (q['anomalies'] ?? {}) as Record<string, number>;
+  lines.push(
+    `Anomalies flagged by label (\`values.flags\`; segment does not train a failed run whose curve never falls, never moves or echoes a planted instruction unless \`segment.suspicious_curves: keep\`):\n\n` +
+      table(['flag', 'runs'], Object.entries(a).map(([k, c]) => [k, c])),
+  );
+  const c = q['calibration'] as { by_outcome?: Record<string, Record<string, unknown>>; reliability?: Record<string, unknown>[] | null } | null;
+  if (c?.by_outcome && c.reliability) {
+    lines.push(
+      `\nCalibration: a share of resolved runs was labelled too (told only that they resolved; still trained whole). Final values against the outcome:\n\n` +
+        table(['outcome', 'runs', 'mean final value', 'share above 0.5'], Object.entries(c.by_outcome).map(([o, x]) => [o, n(x['runs']), n(x['mean_final_value']), n(x['share_final_above_half'])])) +
+        `\n` +
+        table(['final value', 'runs', 'mean final value', 'resolved share'], c.reliability.map((b) => [n(b['bin']), n(b['runs']), n(b['mean_final_value']), n(b['resolved_share'])])),
+    );
+  }
+  return lines.join('\n');
 }
 
 function rejectsSection(input: CardInput): string {
@@ -318,8 +361,10 @@ export function renderCard(input: CardInput): string {
     input.description ? `${input.description}\n` : '',
     licenseNote(input),
     `Credit-assignment SFT data made by trajpipe ${input.packageVersion} (record schema ${input.schemaVersion}). ` +
-      `Resolved runs are trained on every agent turn. A failed run is trained only on its agent turns up to the peak of its ` +
-      `hindsight value curve (the last moment it could still have succeeded), never on its submitting turn; see docs/segmentation.md.\n`,
+      (!input.policy || input.policy.self.policy === 'rising-segment'
+        ? `Resolved runs are trained on every agent turn. A failed run is trained only on its agent turns up to the peak of its ` +
+          `hindsight value curve (the last moment it could still have succeeded), never on its submitting turn; see docs/segmentation.md.\n`
+        : `Its turns were chosen by the credit-assignment policy \`${input.policy.self.policy}\` (below); a failed run's submitting turn is never trained; see docs/segmentation.md.\n`),
     `## Columns\n\n` +
       `- \`messages[].loss\`: \`true\` on a trained assistant turn, \`false\` on an assistant turn that must be masked, \`null\` on system, user and tool messages (never trained).\n` +
       `- \`messages[].step_value\`: the labeler's hindsight success probability after this assistant turn (null when unlabelled).\n` +
@@ -332,6 +377,7 @@ export function renderCard(input: CardInput): string {
         ? `\nA failed run's messages end with its last trained turn (the rest is cut), so nearly every assistant turn *exported* for it is trained; ` +
           `how many of the turns the run actually *took* are trained is below.\n`
         : ''),
+    input.policy ? policySection(input.policy) : '',
     `## Agent turns recovered from failed runs\n\n` +
       `${f.rows} failed run(s) are exported. They took ${f.agentTurns} agent turns; ${f.trainedTurns} of them (${pct(f.trainedTurns, f.agentTurns)} of the turns taken) are trained, ` +
       `signal that outcome-filtered SFT would have thrown away. ${f.messagesCut} message(s) after the trained spans were cut.\n`,
@@ -339,6 +385,7 @@ export function renderCard(input: CardInput): string {
     `## By harness\n\n` + countTable('harness', t.byHarness, t.rows),
     `## By trajectory model\n\n` + countTable('model that produced the run', t.byModel, t.rows),
     `## By labeler\n\n` + countTable('labeler (model, prompt version)', t.byLabeler, t.rows) + baselineLabelsNote(t.byLabeler),
+    labelQualitySection(input),
     rejectsSection(input),
     redactionSection(input),
     configSection(input),

@@ -1,18 +1,26 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SftRow, SCHEMA_VERSION, type PipelineConfig, type PipelineRecord } from '../../../schemas/index.js';
+import { SftRow, SCHEMA_VERSION, type OutputFile, type PipelineConfig, type PipelineRecord } from '../../../schemas/index.js';
 import type { Stage } from '../../runner/stage.js';
-import { ShardWriter } from '../../io/parquet/shard-writer.js';
-import { SFT_COLUMNS, SFT_PARQUET_SCHEMA } from '../../io/parquet/sft-schema.js';
+import { SFT_PARQUET_SCHEMA } from '../../io/parquet/sft-schema.js';
 import { PACKAGE_VERSION } from '../../runner/version.js';
 import { afterSubmit } from '../../core/training-text.js';
 import { toSftRow, approxRowBytes, exportedMessageCount } from './rows.js';
-import { emptyTally, renderCard, type ExportTally } from './card.js';
+import { renderCard, type ExportTally } from './card.js';
 import { hfFeatures } from './features.js';
 import { readLineage } from './lineage.js';
+import { datasetStat, openDatasets, policyOutcome, type Dataset } from './datasets.js';
+import type { PolicyCounts } from './card-policy.js';
 
-/** The card shows the pipeline's name and description, so they are part of export's fingerprint. */
-const exportSlice = (config: PipelineConfig) => ({ ...config.export, dataset: { name: config.name, description: config.description ?? null } });
+/**
+ * The card shows the pipeline's name and description, so they are part of export's fingerprint; so are the
+ * policies when they are not the default (they decide which dataset folders are written).
+ */
+const exportSlice = (config: PipelineConfig) => {
+  const p = config.segment.policies;
+  const policies = p.length === 1 && p[0] === 'rising-segment' ? {} : { policies: p };
+  return { ...config.export, ...policies, dataset: { name: config.name, description: config.description ?? null } };
+};
 
 /** Why a record cannot become a row, or null. A failed or unknown run without a segment would train nothing, or worse. */
 function unexportable(record: PipelineRecord): { reason: string; message: string } | null {
@@ -48,86 +56,90 @@ function tallyRow(t: ExportTally, record: PipelineRecord, row: SftRow): void {
 
 export const exportStage: Stage = {
   name: 'export',
-  summary: 'Writes zstd Parquet SFT shards with per-message loss masks, a manifest and a dataset card.',
+  summary: 'Writes zstd Parquet SFT shards with per-message loss masks (and weights), a manifest and a dataset card; one dataset per credit-assignment policy.',
   // 5: the card's axolotl snippet passes tools and reasoning (as formats/axolotl does).
-  version: '5',
+  // 6: one dataset per segment policy (export/variants/<policy>/), messages[].weight, the card's policy section.
+  version: '6',
   reportsUpstreamRejects: true,
   configSlice: exportSlice,
   async run(ctx) {
     const cfg = ctx.config.export;
-    const dataDir = join(ctx.dir, 'data');
-    await mkdir(dataDir, { recursive: true });
-    const shards = new ShardWriter({
-      dir: dataDir,
-      prefix: 'train',
-      schema: SFT_PARQUET_SCHEMA,
-      columns: SFT_COLUMNS,
-      maxRows: cfg.shard.max_rows,
-      targetBytes: cfg.shard.target_bytes,
-      rowGroupRows: cfg.row_group_rows,
-      rowGroupBytes: 64 * 1024 * 1024,
-      zstdLevel: cfg.zstd_level,
-      kvMetadata: [
-        { key: 'trajpipe.schema_version', value: SCHEMA_VERSION },
-        { key: 'trajpipe.pipeline_version', value: PACKAGE_VERSION },
-      ],
-      createdBy: `trajpipe ${PACKAGE_VERSION} (hyparquet-writer)`,
-    });
-    const tally = emptyTally();
-    const afterSubmitTally = { rows: 0, messages: 0, chars: 0 };
-    const dropped: Record<string, number> = {};
-    const reject = async (record: PipelineRecord, reason: string, message: string) => {
-      dropped[reason] = (dropped[reason] ?? 0) + 1;
+    const datasets = await openDatasets(ctx.dir, ctx.config.segment.policies, cfg);
+    const primary = datasets[0]!;
+    /** A run left out of dataset k: a reject of the stage for the first dataset (records in = rows + rejects), a count for the others. */
+    const leaveOut = async (d: Dataset, record: PipelineRecord, reason: string, message: string) => {
+      d.dropped[reason] = (d.dropped[reason] ?? 0) + 1;
+      if (d !== primary) return;
       await ctx.reject({ reason, message, id: record.id, task_id: record.task_id, file: record.source.file, record: record.source.record });
     };
     for await (const record of ctx.records()) {
-      const problem = unexportable(record);
-      if (problem) {
-        await reject(record, problem.reason, problem.message);
-        continue;
+      for (const [k, d] of datasets.entries()) {
+        const outcome = policyOutcome(record, d.policy, k);
+        if (outcome.drop) {
+          await leaveOut(d, record, outcome.drop.reason, outcome.drop.message);
+          continue;
+        }
+        const rec: PipelineRecord = record.policies ? { ...record, segment: outcome.segment } : record;
+        const problem = unexportable(rec);
+        if (problem) {
+          await leaveOut(d, record, problem.reason, problem.message);
+          continue;
+        }
+        const row = SftRow.safeParse(toSftRow(rec));
+        if (!row.success) {
+          const i = row.error.issues[0];
+          await leaveOut(d, record, 'invalid-sft-row', `Record ${record.id} cannot be exported: ${i?.path.join('.')}: ${i?.message}.`);
+          continue;
+        }
+        if (!row.data.messages.some((m) => m.loss === true)) {
+          await leaveOut(d, record, 'no-trained-turn', `Run ${record.id} (task ${record.task_id}) has no trained assistant turn left to export.`);
+          continue;
+        }
+        if (d === primary) ctx.count('rows_by_outcome', row.data.outcome);
+        tallyRow(d.tally, rec, row.data);
+        d.weightedTurns += row.data.messages.filter((m) => m.loss === true && typeof m.weight === 'number').length;
+        const after = afterSubmit(rec);
+        if (after.messages) {
+          d.afterSubmit.rows++;
+          d.afterSubmit.messages += after.messages;
+          d.afterSubmit.chars += after.chars;
+        }
+        await d.shards.write(row.data, approxRowBytes(row.data));
       }
-      const row = SftRow.safeParse(toSftRow(record));
-      if (!row.success) {
-        const i = row.error.issues[0];
-        await reject(record, 'invalid-sft-row', `Record ${record.id} cannot be exported: ${i?.path.join('.')}: ${i?.message}.`);
-        continue;
-      }
-      if (!row.data.messages.some((m) => m.loss === true)) {
-        await reject(record, 'no-trained-turn', `Run ${record.id} (task ${record.task_id}) has no trained assistant turn left to export.`);
-        continue;
-      }
-      ctx.count('rows_by_outcome', row.data.outcome);
-      tallyRow(tally, record, row.data);
-      const after = afterSubmit(record);
-      if (after.messages) {
-        afterSubmitTally.rows++;
-        afterSubmitTally.messages += after.messages;
-        afterSubmitTally.chars += after.chars;
-      }
-      await shards.write(row.data, approxRowBytes(row.data));
     }
-    const outputs = await shards.close();
-    for (const out of outputs) ctx.addOutput({ ...out, path: `data/${out.path}` });
+    const shardsOf = new Map<Dataset, OutputFile[]>();
+    for (const d of datasets) shardsOf.set(d, await d.shards.close());
+    // Only the first dataset's shards are the stage's outputs (what tokenize, formats and validate's hashes read);
+    // the variants' shards and hashes are in stats.datasets, and `trajpipe validate` checks them from there.
+    for (const out of shardsOf.get(primary)!) ctx.addOutput({ ...out, path: `data/${out.path}` });
+    const tally = primary.tally;
     ctx.setStat('trained_turns_by_outcome', Object.fromEntries(Object.entries(tally.byOutcome).map(([k, v]) => [k, v.trainedTurns])));
     ctx.setStat('failed_runs_recovered_turns', tally.failed.trainedTurns);
     // Text after the final submit: kept in the canonical records, not in the shards.
-    ctx.setStat('after_submit_not_exported', afterSubmitTally);
+    ctx.setStat('after_submit_not_exported', primary.afterSubmit);
+    const stats = datasets.map((d) => datasetStat(d, shardsOf.get(d)!));
+    ctx.setStat('datasets', stats);
 
-    // The card is not a registered output (validate reads every output as a shard); it is swapped into place with the folder.
-    const card = renderCard({
-      name: ctx.config.name,
-      description: ctx.config.description ?? null,
-      packageVersion: PACKAGE_VERSION,
-      schemaVersion: SCHEMA_VERSION,
-      features: hfFeatures(SFT_PARQUET_SCHEMA),
-      shards: outputs,
-      tally,
-      lineage: await readLineage(ctx.dir, ctx.upstream),
-      exportConfig: exportSlice(ctx.config),
-      exportDropped: dropped,
-      license: cfg.card.license,
-      language: cfg.card.language,
-    });
-    await writeFile(join(ctx.dir, 'README.md'), card);
+    const lineage = await readLineage(ctx.dir, ctx.upstream);
+    const counts: PolicyCounts[] = stats.map((s) => ({ policy: s.policy, folder: s.folder, rows: s.rows, trained_turns: s.trained_turns, weighted_turns: s.weighted_turns, dropped: s.dropped }));
+    for (const [k, d] of datasets.entries()) {
+      // A card is not a registered output (validate reads every output as a shard); it is swapped into place with the folder.
+      const card = renderCard({
+        name: ctx.config.name,
+        description: ctx.config.description ?? null,
+        packageVersion: PACKAGE_VERSION,
+        schemaVersion: SCHEMA_VERSION,
+        features: hfFeatures(SFT_PARQUET_SCHEMA),
+        shards: shardsOf.get(d)!,
+        tally: d.tally,
+        lineage,
+        exportConfig: exportSlice(ctx.config),
+        exportDropped: d.dropped,
+        license: cfg.card.license,
+        language: cfg.card.language,
+        policy: { self: counts[k]!, all: counts },
+      });
+      await writeFile(join(d.dir, 'README.md'), card);
+    }
   },
 };

@@ -32,6 +32,13 @@ export function exportedMessageCount(record: PipelineRecord): number {
 
 
 
+/** Message index -> loss weight, when the segment weights its steps (value-weighted); null when unweighted. */
+function messageWeights(record: PipelineRecord): Map<number, number> | null {
+  const w = record.segment?.weights;
+  if (!w) return null;
+  return new Map(record.steps.map((s, i) => [s.message_index, w[i] ?? 0]));
+}
+
 /** Turns a pipeline record into an exported row with per-message loss flags. */
 export function toSftRow(record: PipelineRecord): SftRow {
   const trained = trainedMessageIndices(record);
@@ -39,6 +46,7 @@ export function toSftRow(record: PipelineRecord): SftRow {
   const values = record.values?.values;
   if (values) record.steps.forEach((s, i) => values[i] !== undefined && valueOfMessage.set(s.message_index, values[i]!));
 
+  const weightOf = messageWeights(record);
   const messages: SftMessage[] = record.messages.slice(0, exportedMessageCount(record)).map((m, i) => ({
     role: m.role,
     content: m.content,
@@ -48,6 +56,8 @@ export function toSftRow(record: PipelineRecord): SftRow {
     name: m.name ?? null,
     loss: m.role === 'assistant' ? trained.has(i) : null,
     step_value: m.role === 'assistant' ? (valueOfMessage.get(i) ?? null) : null,
+    // null on every message of an unweighted row; in a weighted one, 0 on every untrained assistant turn.
+    weight: weightOf && m.role === 'assistant' ? (trained.has(i) ? (weightOf.get(i) ?? 0) : 0) : null,
   }));
   const trainedList = [...trained].sort((a, b) => a - b);
   const after = afterSubmit(record);
@@ -76,6 +86,8 @@ export function toSftRow(record: PipelineRecord): SftRow {
       peak_step: record.segment?.peak_step ?? null,
       critical_step: record.segment?.critical_step ?? null,
       segment_note: record.segment?.note ?? null,
+      // The credit-assignment policy, when not the default rising-segment (validate relaxes its checks by it).
+      ...(record.segment?.policy && record.segment.policy !== 'rising-segment' ? { policy: record.segment.policy } : {}),
       messages_cut: record.messages.length - exportedMessageCount(record),
       // Messages after the final submit (kept in the canonical record, not exported), and their size.
       messages_after_submit: after.messages,

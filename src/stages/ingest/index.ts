@@ -13,7 +13,8 @@ export const ingestStage: Stage = {
   name: 'ingest',
   summary: 'Reads harness trajectories (SWE-agent, mini-swe-agent, OpenHands, HF chat datasets) into canonical records with outcomes.',
   // 3: secrets redacted (2: malformed messages, task ids after run names, teacher models).
-  version: '3',
+  // 4: steps whose action failed in the harness's own words carry flags.runtime_error (error-masking reads it).
+  version: '4',
   // The redaction rule set's version is part of the slice: a new rule set reruns from ingest.
   configSlice: (config: PipelineConfig) => ({ ...config.ingest, ...(config.ingest.redact.enabled ? { redaction_rules: RULESET_VERSION } : {}) }),
   dependencyFiles: (config) => config.ingest.labels,

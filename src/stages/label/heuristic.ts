@@ -200,18 +200,41 @@ export function heuristicCurve(record: Pick<Trajectory, 'messages' | 'steps'>, k
   return values;
 }
 
-/** The heuristic's curve for a failed run, or for one of unknown outcome (its version then says so). */
-export function heuristicValues(record: Pick<Trajectory, 'messages' | 'steps'> & { outcome?: Pick<Trajectory['outcome'], 'resolved'> }): StepValues {
-  const unknown = record.outcome?.resolved === null;
+/** Bump when the heuristic verdicts change. */
+export const HEURISTIC_VERDICT_VERSION = 'heuristic-verdicts-1';
+
+/** A fall smaller than this is the per-step effort drift, not a mistake. */
+const VERDICT_FALL = 0.01;
+
+/**
+ * Heuristic verdicts for step-rejection, from the heuristic curve: a step is incorrect when the curve falls
+ * there by more than the effort drift (a blamed edit, a repeat, a timeout, a malformed action, a red test, the
+ * final submission of a failed run), correct otherwise. Step 0 is compared with the prior.
+ */
+export function heuristicVerdicts(values: readonly number[]): boolean[] {
+  return values.map((v, i) => v >= (i === 0 ? PRIOR : values[i - 1]!) - VERDICT_FALL);
+}
+
+/**
+ * The heuristic's curve for a failed run, for one of unknown outcome, or for a resolved one labelled to
+ * calibrate (the version then says which); with `verdicts`, the heuristic verdicts too.
+ */
+export function heuristicValues(
+  record: Pick<Trajectory, 'messages' | 'steps'> & { outcome?: Pick<Trajectory['outcome'], 'resolved'> },
+  opts: { verdicts?: boolean } = {},
+): StepValues {
+  const resolved = record.outcome ? record.outcome.resolved : false;
+  const values = heuristicCurve(record, resolved === false);
   return {
     labeler: 'heuristic',
     model: null,
-    prompt_version: promptVersionFor(HEURISTIC_VERSION, unknown ? null : false),
-    values: heuristicCurve(record, !unknown),
+    prompt_version: promptVersionFor(HEURISTIC_VERSION, resolved),
+    values,
     samples: null,
     spread: null,
     peak_disagreement: null,
     flags: [],
     request_hash: null,
+    ...(opts.verdicts ? { verdicts: heuristicVerdicts(values), verdict_prompt_version: promptVersionFor(HEURISTIC_VERDICT_VERSION, resolved) } : {}),
   };
 }

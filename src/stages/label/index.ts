@@ -1,14 +1,16 @@
 import { dirname } from 'node:path';
-import type { PipelineConfig, PipelineRecord } from '../../../schemas/index.js';
+import type { PipelineConfig, PipelineRecord, StepValues } from '../../../schemas/index.js';
 import type { Stage, StageContext } from '../../runner/stage.js';
 import { StageStopped } from '../../core/errors.js';
 import { costOf } from '../../teacher/accounting.js';
-import { expectedCompletionTokens, type LabelResult } from '../../teacher/labeler.js';
-import { HEURISTIC_VERSION, heuristicValues } from './heuristic.js';
+import { type LabelResult, type PreparedRun } from '../../teacher/labeler.js';
+import { HEURISTIC_VERDICT_VERSION, HEURISTIC_VERSION, heuristicValues } from './heuristic.js';
+import { anomalyFlags } from './anomalies.js';
 import { OrderedWindow, type Settled } from './ordered.js';
 import { runBatchPhase } from './batch-phase.js';
 import type { AnswerSource } from '../../teacher/requester.js';
-import { resolveCacheDir, setUpTeacher, type TeacherSetup } from './teacher.js';
+import { LabelQuality, chosenForCalibration, compareTeachers, samplesRankCorrelation } from './quality.js';
+import { resolveCacheDir, setUpSecondTeacher, setUpTeacher, type TeacherSetup } from './teacher.js';
 
 /**
  * What the labels depend on. The endpoint, the key's variable, the cache folder and the limits (speed,
@@ -20,9 +22,26 @@ export function labelConfigSlice(config: PipelineConfig): unknown {
   if (!l.enabled) return { enabled: false };
   // Which runs get a curve depends on segment.unknown_outcome; added only when set, so other fingerprints stay put.
   const unknown = labelsUnknownOutcome(config) ? { unknown_outcome: 'as-failed' } : {};
-  if (!l.teacher.base_url) return { enabled: true, labeler: 'heuristic', version: HEURISTIC_VERSION, ...unknown };
-  const { base_url: _url, api_key_env: _env, ...teacher } = l.teacher;
-  return { enabled: true, labeler: 'teacher', teacher: { ...teacher, tokenizer: teacher.tokenizer ?? config.tokenizer }, ...unknown };
+  // Issue 13's additions enter the slice only when used, so a pipeline that uses none keeps its fingerprint.
+  const verdicts = wantsVerdicts(config) ? { verdicts: l.teacher.base_url ? l.teacher.verdict_prompt_version : HEURISTIC_VERDICT_VERSION } : {};
+  const calibration = l.calibration.resolved_share > 0 ? { calibration: l.calibration } : {};
+  const second = l.second_teacher
+    ? { second_teacher: { model: l.second_teacher.model, span_rule: { smoothing_window: config.segment.smoothing_window, strict: config.segment.strict } } }
+    : {};
+  const extra = { ...unknown, ...verdicts, ...calibration, ...second };
+  if (!l.teacher.base_url) return { enabled: true, labeler: 'heuristic', version: HEURISTIC_VERSION, ...extra };
+  const { base_url: _url, api_key_env: _env, verdict_prompt_version: _v, ...teacher } = l.teacher;
+  return { enabled: true, labeler: 'teacher', teacher: { ...teacher, tokenizer: teacher.tokenizer ?? config.tokenizer }, ...extra };
+}
+
+/** The step-rejection policy trains from per-step verdicts, so label asks for them (segment.policies). */
+export function wantsVerdicts(config: PipelineConfig): boolean {
+  return config.segment.policies.includes('step-rejection');
+}
+
+/** A resolved run labelled too, to see its final value against the known outcome (label.calibration). */
+function calibrates(record: PipelineRecord, config: PipelineConfig): boolean {
+  return record.outcome.resolved === true && chosenForCalibration(record.id, config.label.calibration.resolved_share);
 }
 
 /** Segment cuts unknown-outcome runs like failed ones only with a curve, so label must give them one. */
@@ -40,6 +59,8 @@ interface Item {
   /** null: passed through unlabelled (resolved, or no outcome label). */
   result: LabelResult | null;
   passReason?: 'resolved' | 'no-outcome-label' | 'label-disabled';
+  /** A resolved run's values for calibration only (passed on unlabelled), or why it has none. */
+  calibration?: { values: number[] } | { rejected: string };
 }
 
 function where(r: PipelineRecord): string {
@@ -49,7 +70,8 @@ function where(r: PipelineRecord): string {
 export const labelStage: Stage = {
   name: 'label',
   summary: 'Estimates, per agent step, the hindsight probability that a failed run would still succeed.',
-  version: '1',
+  // 2: anomaly flags (curve-never-falls, curve-constant, planted-instruction, ...) and stats.quality.
+  version: '2',
   configSlice: labelConfigSlice,
   cacheDirs: (config, outDir) => [resolveCacheDir(config.label.cache_dir, outDir)],
   dependencyFiles: (config) => (config.label.teacher.base_url && config.label.teacher.instructions_file ? [config.label.teacher.instructions_file] : []),
@@ -63,28 +85,63 @@ async function runLabel(ctx: StageContext): Promise<void> {
   if (teacher && !teacher.haveKey) ctx.log.warn(`label: $${cfg.teacher.api_key_env} is not set; requests carry a placeholder key (enough for a local vLLM or SGLang server).`);
   if (ctx.options.dryRun && cfg.enabled) await dryRun(ctx, teacher);
 
+  const second = await setUpSecondTeacher(ctx.config, dirname(ctx.dir));
+  const verdicts = wantsVerdicts(ctx.config);
+  const quality = new LabelQuality();
+
+  /** The first teacher's values (and verdicts) of one run, or the heuristic's; anomalies and agreement added. */
+  const valuesOf = async (record: PipelineRecord, withVerdicts: boolean, source: AnswerSource | undefined): Promise<LabelResult> => {
+    let prepared: PreparedRun | null = null;
+    let result: LabelResult;
+    if (!teacher) {
+      result = { kind: 'labelled', values: heuristicValues(record, { verdicts: withVerdicts }) };
+    } else {
+      const p = teacher.labeler.prepare(record, { verdicts: withVerdicts });
+      if ('tooLong' in p) {
+        return {
+          kind: 'rejected',
+          reason: 'too-long-for-teacher',
+          message: `even compacted, the prompt needs ~${p.tooLong} tokens, over label.teacher.max_prompt_tokens = ${cfg.teacher.max_prompt_tokens}`,
+          details: { prompt_tokens: p.tooLong, steps: record.steps.length },
+        };
+      }
+      prepared = p;
+      result = await teacher.labeler.label(prepared, source ?? teacher.requester);
+    }
+    if (result.kind !== 'labelled') return result;
+    const v = result.values;
+    const extra: Partial<StepValues> = {};
+    if (v.samples) extra.samples_rank_correlation = samplesRankCorrelation(v.samples);
+    if (second && record.outcome.resolved !== true) extra.agreement = await agreementOf(record, v.values, prepared);
+    const flags = [...v.flags, ...anomalyFlags(record, v.values)];
+    if (extra.agreement && !extra.agreement.values) flags.push('second-teacher-no-answer');
+    return { kind: 'labelled', values: { ...v, ...extra, flags } };
+  };
+
+  /** The second teacher's curve for the run beside the first's (its failures only flag the run). */
+  const agreementOf = async (record: PipelineRecord, first: number[], prepared: PreparedRun | null) => {
+    const s = second!;
+    // The same rendered request (same instructions and budget), sent to the other model.
+    const run = prepared ?? s.labeler.prepare(record);
+    const answer = 'tooLong' in run ? null : await s.labeler.labelValues(run, s.requester);
+    const values = answer?.kind === 'labelled' ? answer.values.values : null;
+    return compareTeachers(record, first, values, s.labeler.model, ctx.config.segment);
+  };
+
   // `source`: the requester (cache, then live), or the batch phase's collector.
   const labelOne = async (record: PipelineRecord, source: AnswerSource | undefined = teacher?.requester): Promise<Item> => {
     if (!cfg.enabled) return { record, result: null, passReason: 'label-disabled' };
+    if (calibrates(record, ctx.config) && record.steps.length > 0) {
+      // Labelled to measure, passed on unlabelled: the run is trained whole exactly as before.
+      const r = await valuesOf(record, false, source);
+      return { record, result: null, passReason: 'resolved', calibration: r.kind === 'labelled' ? { values: r.values.values } : { rejected: r.reason } };
+    }
     if (!wantsCurve(record, ctx.config)) return { record, result: null, passReason: record.outcome.resolved ? 'resolved' : 'no-outcome-label' };
     if (record.steps.length === 0) {
       const what = record.outcome.resolved === null ? 'the run (outcome unknown, labelled because segment.unknown_outcome is as-failed)' : 'the failed run';
       return { record, result: { kind: 'rejected', reason: 'no-steps', message: `${what} has no agent step to label` } };
     }
-    if (!teacher) return { record, result: { kind: 'labelled', values: heuristicValues(record) } };
-    const prepared = teacher.labeler.prepare(record);
-    if ('tooLong' in prepared) {
-      return {
-        record,
-        result: {
-          kind: 'rejected',
-          reason: 'too-long-for-teacher',
-          message: `even compacted, the prompt needs ~${prepared.tooLong} tokens, over label.teacher.max_prompt_tokens = ${cfg.teacher.max_prompt_tokens}`,
-          details: { prompt_tokens: prepared.tooLong, steps: record.steps.length },
-        },
-      };
-    }
-    return { record, result: await teacher.labeler.label(prepared, source ?? teacher.requester) };
+    return { record, result: await valuesOf(record, verdicts, source) };
   };
   if (teacher?.batcher && cfg.enabled) await runBatchPhase(ctx, teacher, labelOne);
 
@@ -94,11 +151,13 @@ async function runLabel(ctx: StageContext): Promise<void> {
     for (const s of settled) {
       if (!s.ok) {
         // Stop sending, let answers already on their way land in the cache, then end the stage.
-        teacher?.requester.stop(s.error instanceof Error ? s.error.message : String(s.error));
+        const why = s.error instanceof Error ? s.error.message : String(s.error);
+        teacher?.requester.stop(why);
+        second?.requester.stop(why);
         await window.abandon();
-        throw teacher?.requester.fatal ?? s.error;
+        throw teacher?.requester.fatal ?? second?.requester.fatal ?? s.error;
       }
-      await output(ctx, s.value);
+      await output(ctx, s.value, quality);
       progress.tick();
     }
   };
@@ -115,13 +174,21 @@ async function runLabel(ctx: StageContext): Promise<void> {
     ctx.setStat('teacher', teacher.accounts.toJSON());
     ctx.setStat('cache', { dir: teacher.cache.dir, corrupt_entries_ignored: teacher.cache.corrupt });
   }
+  if (second) ctx.setStat('second_teacher', { model: second.labeler.model, ...second.accounts.toJSON() });
+  if (cfg.enabled) ctx.setStat('quality', quality.toJSON());
   progress.finish();
 }
 
-async function output(ctx: StageContext, item: Item): Promise<void> {
+async function output(ctx: StageContext, item: Item, quality: LabelQuality): Promise<void> {
   const { record, result } = item;
   if (result === null) {
     ctx.count('runs', item.passReason ?? 'passed-through');
+    if (item.calibration && 'values' in item.calibration) {
+      ctx.count('calibration', 'labelled');
+      quality.addFinal(record, item.calibration.values);
+    } else if (item.calibration) {
+      ctx.count('calibration', item.calibration.rejected);
+    }
     await ctx.emit({ ...record, values: null });
     return;
   }
@@ -141,6 +208,7 @@ async function output(ctx: StageContext, item: Item): Promise<void> {
   ctx.count('runs', 'labelled');
   ctx.count('labelled_by_outcome', record.outcome.resolved === null ? 'unknown' : 'failed');
   for (const flag of result.values.flags) ctx.count('flags', flag);
+  quality.add(record, result.values);
   await ctx.emit({ ...record, values: result.values });
 }
 
@@ -157,21 +225,22 @@ async function dryRun(ctx: StageContext, teacher: TeacherSetup | null): Promise<
   let promptTokens = 0;
   let completionTokens = 0;
   for await (const r of ctx.records({ count: false })) {
-    if (!wantsCurve(r, ctx.config) || r.steps.length === 0) continue;
+    const calibration = calibrates(r, ctx.config);
+    if ((!wantsCurve(r, ctx.config) && !calibration) || r.steps.length === 0) continue;
     eligible++;
-    const prepared = teacher.labeler.prepare(r);
+    const prepared = teacher.labeler.prepare(r, { verdicts: !calibration && wantsVerdicts(ctx.config) });
     if ('tooLong' in prepared) {
       tooLong++;
       continue;
     }
-    for (const plan of teacher.labeler.plan(prepared, 0, 0)) {
+    for (const { plan } of teacher.labeler.firstPlans(prepared)) {
       if ((await teacher.cache.get(plan.key)) !== null) {
         cached++;
         continue;
       }
       requests++;
       promptTokens += prepared.promptTokens;
-      completionTokens += plan.choices * expectedCompletionTokens(prepared.steps);
+      completionTokens += plan.expectedTokens - prepared.promptTokens;
     }
   }
   const prices = teacher.accounts.prices;

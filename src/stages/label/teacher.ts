@@ -49,6 +49,17 @@ export function resolveCacheDir(cacheDir: string, outDir: string): string {
   return resolve(outDir, cacheDir);
 }
 
+/**
+ * The second teacher (label.second_teacher) as a teacher of its own: its endpoint, model and key, one sample,
+ * everything else (prompt, budget, limits, cache folder) as the first's. null when none is configured.
+ */
+export async function setUpSecondTeacher(config: PipelineConfig, outDir: string, transport?: TeacherTransport): Promise<TeacherSetup | null> {
+  const second = config.label.second_teacher;
+  if (!config.label.enabled || !second) return null;
+  const teacher = { ...config.label.teacher, base_url: second.base_url, model: second.model, api_key_env: second.api_key_env, samples: 1, samples_mode: 'n' as const };
+  return setUpTeacher({ ...config, label: { ...config.label, teacher } }, outDir, transport);
+}
+
 /** Everything the teacher path needs, built from the config; the transport can be replaced in tests. */
 export async function setUpTeacher(config: PipelineConfig, outDir: string, transport?: TeacherTransport, batchTransport?: BatchTransport): Promise<TeacherSetup> {
   const { teacher, limits, cache_dir, mode, batch } = config.label;

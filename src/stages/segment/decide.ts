@@ -5,7 +5,7 @@ export type SegmentDecision =
   | { kind: 'train'; segment: Segment; outcome: 'resolved' | 'failed' | 'unknown'; shape: CurveShape | null; noClearMistake: boolean; suspicious?: boolean }
   | { kind: 'drop'; reason: string; message: string; details?: Record<string, unknown>; shape: CurveShape | null };
 
-function spanOf(record: PipelineRecord, trainedSteps: number[]): { train_start: number; train_end: number } {
+export function spanOf(record: PipelineRecord, trainedSteps: number[]): { train_start: number; train_end: number } {
   const indices = trainedSteps.map((s) => record.steps[s]!.message_index);
   return { train_start: Math.min(...indices), train_end: Math.max(...indices) };
 }
@@ -15,8 +15,11 @@ function spanOf(record: PipelineRecord, trainedSteps: number[]): { train_start: 
  * unknown_outcome: as-failed): the turns up to the peak of their value curve. A failed run is never
  * trained whole: without a curve it is dropped.
  */
+/** How every message about a run starts: the run, its task, and where it came from. */
+export const whoIs = (record: PipelineRecord) => `Run ${record.id} (task ${record.task_id}, ${record.source.file} record ${record.source.record})`;
+
 export function decideSegment(record: PipelineRecord, cfg: SegmentConfig): SegmentDecision {
-  const who = `Run ${record.id} (task ${record.task_id}, ${record.source.file} record ${record.source.record})`;
+  const who = whoIs(record);
   const resolved = record.outcome.resolved;
   if (record.steps.length === 0) {
     return { kind: 'drop', reason: 'no-agent-turns', message: `${who} has no agent turn to train.`, shape: null };
@@ -86,13 +89,16 @@ export function decideSegment(record: PipelineRecord, cfg: SegmentConfig): Segme
   }
   // A run that failed (not one of unknown outcome), yet whose success estimate never falls, was not judged on what happened: the
   // labeler was steered (an instruction planted in the run) or is broken. Never trained silently.
-  const suspicious = resolved === false && (a.shape === 'rising' || a.shape === 'flat');
+  // Label flags a curve that does what an instruction planted in the run asked (src/stages/label/anomalies.ts).
+  const echoes = resolved === false && (record.values?.flags ?? []).includes('echoes-planted-instruction');
+  const suspicious = resolved === false && (a.shape === 'rising' || a.shape === 'flat' || echoes);
+  const oddity = a.shape === 'flat' ? 'never moves' : a.shape === 'rising' ? 'never falls' : 'does what an instruction planted in the run asked';
   if (suspicious && cfg.suspicious_curves === 'drop') {
     return {
       kind: 'drop',
       reason: 'suspicious-curve',
-      message: `${who} ${resolved === null ? 'has no known outcome (cut like a failed run)' : 'failed'}, yet its value curve ${a.shape === 'flat' ? 'never moves' : 'never falls'} (${a.shape}, from ${values[0]!.toFixed(3)} to ${values[values.length - 1]!.toFixed(3)}); a labeler steered by text in the run gives such curves, so it is not trained (segment.suspicious_curves: keep trains it, flagged).`,
-      details: { shape: a.shape, labeler: record.values?.labeler ?? null, first: values[0], last: values[values.length - 1] },
+      message: `${who} ${resolved === null ? 'has no known outcome (cut like a failed run)' : 'failed'}, yet its value curve ${oddity} (${a.shape}, from ${values[0]!.toFixed(3)} to ${values[values.length - 1]!.toFixed(3)}); a labeler steered by text in the run gives such curves, so it is not trained (segment.suspicious_curves: keep trains it, flagged).`,
+      details: { shape: a.shape, labeler: record.values?.labeler ?? null, first: values[0], last: values[values.length - 1], ...(echoes ? { echoes_planted_instruction: true } : {}) },
       shape: a.shape,
     };
   }
@@ -106,7 +112,7 @@ export function decideSegment(record: PipelineRecord, cfg: SegmentConfig): Segme
     critical_drop: a.critical.drop,
     shape: a.shape,
     smoothed: a.smoothed ? a.curve : null,
-    note: suspicious ? [`suspicious: the curve of a failed run ${a.shape === 'flat' ? 'never moves' : 'never falls'}`, a.note].filter(Boolean).join('; ') : a.note,
+    note: suspicious ? [`suspicious: the curve of a failed run ${oddity}`, a.note].filter(Boolean).join('; ') : a.note,
     cut_after: cfg.keep_after_span ? null : span.train_end,
   };
   return { kind: 'train', segment, outcome: resolved === null ? 'unknown' : 'failed', shape: a.shape, noClearMistake: a.critical.step === null, suspicious };
