@@ -46,6 +46,17 @@ describe('decideSegment: what a record trains', () => {
     expect(decideSegment(makeRecord({ name: 'u', resolved: false, steps: 4, values: [0.3, 0.7, 0.4, 0.2] }), cfg())).toMatchObject({ kind: 'train', suspicious: false });
   });
 
+  it('a failed run whose values label flagged echoes-planted-instruction is suspicious whatever its shape', () => {
+    const r = makeRecord({ name: 'e', resolved: false, steps: 4, values: [0.3, 1, 0.4, 0.2] });
+    const flagged = { ...r, values: { ...r.values!, flags: ['planted-instruction', 'echoes-planted-instruction'] } };
+    const d = decideSegment(flagged, cfg());
+    expect(d).toMatchObject({ kind: 'drop', reason: 'suspicious-curve', shape: 'inverted-u', details: { echoes_planted_instruction: true } });
+    if (d.kind === 'drop') expect(d.message).toMatch(/does what an instruction planted in the run asked/);
+    expect(decideSegment(flagged, cfg({ suspicious_curves: 'keep' }))).toMatchObject({ kind: 'train', suspicious: true });
+    // The planted text alone (the teacher did not follow it) changes nothing.
+    expect(decideSegment({ ...r, values: { ...r.values!, flags: ['planted-instruction'] } }, cfg())).toMatchObject({ kind: 'train', suspicious: false });
+  });
+
   it('a failed run without values is dropped, never trained whole', () => {
     const d = decideSegment(makeRecord({ name: 'u', resolved: false, steps: 3, values: null }), cfg());
     expect(d).toMatchObject({ kind: 'drop', reason: 'unlabelled-failed-run' });
