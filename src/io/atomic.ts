@@ -68,9 +68,12 @@ export async function removeDeadTemps(dir: string, depth = 1): Promise<number> {
   return removed;
 }
 
-/** Write a whole file atomically: data goes to a temporary name, is fsynced, then renamed. */
-export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
-  await mkdir(dirname(target), { recursive: true });
+/**
+ * Write a whole file atomically: data goes to a temporary name, is fsynced, then renamed. `mkdir: false` when
+ * the caller knows the folder exists (a cache writing thousands of entries into folders it made already).
+ */
+export async function writeFileAtomic(target: string, data: string | Uint8Array, opts: { mkdir?: boolean } = {}): Promise<void> {
+  if (opts.mkdir !== false) await mkdir(dirname(target), { recursive: true });
   const tmp = tempPathFor(target);
   try {
     const fh = await open(tmp, 'w');

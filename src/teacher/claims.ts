@@ -68,6 +68,7 @@ function parseClaim(text: string): ClaimFile | null {
 export class CacheClaims {
   private timer: NodeJS.Timeout | null = null;
   private readonly mine = new Set<string>();
+  private readonly folders = new Set<string>();
 
   constructor(
     readonly dir: string,
@@ -149,8 +150,16 @@ export class CacheClaims {
     const me = currentHolder();
     const body: ClaimFile = { pid: me.pid, start_time: me.start_time, host: me.host, token: me.token, since: new Date().toISOString() };
     const tmp = tempPathFor(path);
-    await mkdir(dirname(path), { recursive: true });
-    await writeFile(tmp, JSON.stringify(body) + '\n');
+    const folder = dirname(path);
+    if (!this.folders.has(folder)) {
+      await mkdir(folder, { recursive: true });
+      this.folders.add(folder);
+    }
+    await writeFile(tmp, JSON.stringify(body) + '\n').catch(async (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+      await mkdir(folder, { recursive: true }); // the folder was deleted meanwhile
+      await writeFile(tmp, JSON.stringify(body) + '\n');
+    });
     try {
       try {
         await link(tmp, path);
