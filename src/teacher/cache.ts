@@ -1,8 +1,13 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile as readFileCb } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { sha256 } from '../core/hash.js';
 import { writeFileAtomic } from '../io/atomic.js';
+
+/** The callback readFile: no fs/promises FileHandle per read (a miss is the common case and costs a FileHandle too). */
+const readFile = promisify(readFileCb);
 
 export const CACHE_FORMAT = 'trajpipe-teacher-cache-1';
 

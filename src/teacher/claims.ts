@@ -1,10 +1,21 @@
-import { readFileSync, rmSync } from 'node:fs';
-import { link, mkdir, open, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { readFile as readFileCb, readFileSync, rmSync, unlink as unlinkCb, writeFile as writeFileCb } from 'node:fs';
+import { link, mkdir, open, rename, stat, utimes } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { StageStopped } from '../core/errors.js';
 import { currentHolder, holderState } from '../core/holder.js';
 import { tempPathFor } from '../io/atomic.js';
+
+// Callback fs, not fs/promises: these run a few times per request, and a FileHandle (and rm's lstat) cost more
+// CPU than the small writes themselves.
+const readFile = promisify(readFileCb);
+const writeFile = promisify(writeFileCb);
+const unlinkP = promisify(unlinkCb);
+const unlink = (path: string) =>
+  unlinkP(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
 
 /** What a claim file holds: who is asking the teacher for this request, since when (their clock, for people). */
 const ClaimFile = z.object({ pid: z.number(), start_time: z.string().nullable(), host: z.string(), token: z.string(), since: z.string() });
@@ -172,7 +183,7 @@ export class CacheClaims {
         }
       }
     } finally {
-      await rm(tmp, { force: true });
+      await unlink(tmp);
     }
     this.hold(path, me.token);
     return true;
@@ -207,7 +218,7 @@ export class CacheClaims {
     }
     const moved = await stat(aside).catch(() => null);
     if (moved && (moved.ino !== judged.ino || moved.mtimeMs !== judged.mtimeMs)) await link(aside, path).catch(() => undefined);
-    await rm(aside, { force: true });
+    await unlink(aside);
   }
 
   private hold(path: string, token: string): void {
@@ -241,6 +252,6 @@ export class CacheClaims {
       this.timer = null;
     }
     const text = await readFile(path, 'utf8').catch(() => null);
-    if (text !== null && parseClaim(text)?.token === token) await rm(path, { force: true });
+    if (text !== null && parseClaim(text)?.token === token) await unlink(path);
   }
 }
