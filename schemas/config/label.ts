@@ -140,6 +140,20 @@ export const CalibrationConfig = z
   })
   .strict();
 
+/** Processes sharing one cache (shards of a cluster job): none asks what another is asking already. */
+export const CacheClaimsConfig = z
+  .object({
+    enabled: z.boolean().default(true).describe('Claim each request in the cache before sending it, so processes sharing the cache never ask the same twice.'),
+    stale_s: z
+      .number()
+      .positive()
+      .default(120)
+      .describe("A claim of a process on another host whose file has not been touched for this long is taken over (on this host a dead pid is seen at once). Keep it well over the filesystem's attribute caching (NFS acregmax, 60 s by default)."),
+    heartbeat_s: z.number().positive().default(20).describe('How often a process touches the claims it holds; under stale_s / 3.'),
+  })
+  .strict()
+  .refine((c) => c.heartbeat_s * 3 <= c.stale_s, { message: 'heartbeat_s must be at most a third of stale_s', path: ['heartbeat_s'] });
+
 export const LabelConfig = z
   .object({
     enabled: z.boolean().default(true),
@@ -159,6 +173,7 @@ export const LabelConfig = z
       .min(1)
       .default('cache/teacher')
       .describe("Response cache; a relative path is taken from the run's output folder (not the working directory). Give an absolute path to share it across output folders."),
+    cache_claims: CacheClaimsConfig.prefault({}),
   })
   .strict();
 

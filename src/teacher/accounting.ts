@@ -32,6 +32,10 @@ export class TeacherAccounts {
   /** Requests that failed after all their retries (or could not be retried). */
   failures = 0;
   cacheHits = 0;
+  /** Of the cache hits: answers another process sharing the cache was fetching, waited for instead of asked. */
+  sharedWaits = 0;
+  /** Claims of dead processes on requests of this run, taken over (that request is asked again). */
+  claimsTakenOver = 0;
   promptTokens = 0;
   completionTokens = 0;
   readonly errorsByKind: Record<string, number> = {};
@@ -88,6 +92,7 @@ export class TeacherAccounts {
       retries: this.retries,
       failures: this.failures,
       cache_hits: this.cacheHits,
+      ...(this.sharedWaits || this.claimsTakenOver ? { shared_cache: { waited_for_other_process: this.sharedWaits, claims_taken_over: this.claimsTakenOver } } : {}),
       prompt_tokens: this.promptTokens,
       completion_tokens: this.completionTokens,
       estimated_cost: round(this.cost),

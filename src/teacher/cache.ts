@@ -1,8 +1,13 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile as readFileCb } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { sha256 } from '../core/hash.js';
 import { writeFileAtomic } from '../io/atomic.js';
+
+/** The callback readFile: no fs/promises FileHandle per read (a miss is the common case and costs a FileHandle too). */
+const readFile = promisify(readFileCb);
 
 export const CACHE_FORMAT = 'trajpipe-teacher-cache-1';
 
@@ -27,6 +32,8 @@ type CacheEntry = z.infer<typeof CacheEntry>;
  */
 export class ResponseCache {
   corrupt = 0;
+  /** Subfolders made (or found) already: a mkdir per write costs more than the write. */
+  private readonly folders = new Set<string>();
 
   constructor(readonly dir: string) {}
 
@@ -55,6 +62,21 @@ export class ResponseCache {
 
   async put(key: string, meta: { model: string; prompt_version: string }, body: string): Promise<void> {
     const entry: CacheEntry = { format: CACHE_FORMAT, key, model: meta.model, prompt_version: meta.prompt_version, body_sha256: sha256(body), body };
-    await writeFileAtomic(this.pathFor(key), JSON.stringify(entry) + '\n');
+    await writeInFolder(this.pathFor(key), JSON.stringify(entry) + '\n', this.folders);
+  }
+}
+
+/** writeFileAtomic, making the folder only the first time (or again when it was deleted meanwhile). */
+export async function writeInFolder(target: string, data: string, made: Set<string>): Promise<void> {
+  const folder = dirname(target);
+  if (!made.has(folder)) {
+    await mkdir(folder, { recursive: true });
+    made.add(folder);
+  }
+  try {
+    await writeFileAtomic(target, data, { mkdir: false });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    await writeFileAtomic(target, data);
   }
 }

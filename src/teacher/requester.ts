@@ -3,6 +3,7 @@ import { StageStopped, UserError } from '../core/errors.js';
 import type { TeacherLimits } from '../../schemas/config/label.js';
 import { TeacherAccounts } from './accounting.js';
 import type { ResponseCache } from './cache.js';
+import type { CacheClaims, HeldClaim } from './claims.js';
 import { TeacherRequestError, type ChatRequestBody, type TeacherTransport } from './client.js';
 import { CoolDown, MinuteBudget, backoffMs, realClock, type Clock } from './limits.js';
 import { completionProblem, readUsage } from './answer.js';
@@ -10,6 +11,8 @@ import { completionProblem, readUsage } from './answer.js';
 export interface RequesterOptions {
   transport: TeacherTransport;
   cache: ResponseCache;
+  /** Per-request claims when the cache is shared by processes; null: this process alone asks. */
+  claims?: CacheClaims | null;
   limits: TeacherLimits;
   accounts: TeacherAccounts;
   /** Stored beside each cached body, for whoever browses the cache. */
@@ -19,6 +22,9 @@ export interface RequesterOptions {
   clock?: Clock;
   random?: () => number;
 }
+
+/** What a request's concurrency slot ended with. */
+type Slot = { kind: 'sent'; raw: string } | { kind: 'answered'; raw: string } | { kind: 'busy' };
 
 export interface Answer {
   raw: string;
@@ -33,7 +39,8 @@ export interface AnswerSource {
 /**
  * Turns a request into a raw answer: from the cache when it was asked before, else from the server
  * under the concurrency, rate and budget limits, retrying what can be retried. Identical requests in
- * flight at once are sent once. Once the stage must stop (budget cap, teacher down), every later call
+ * flight at once are sent once, in this process and (with claims) across processes sharing the cache: the
+ * second waits for the first's answer, outside the concurrency slots. Once the stage must stop (budget cap, teacher down), every later call
  * throws StageStopped and nothing more is sent.
  */
 export class TeacherRequester implements AnswerSource {
@@ -71,19 +78,25 @@ export class TeacherRequester implements AnswerSource {
   }
 
   async get(key: string, body: ChatRequestBody, expectedTokens: number): Promise<Answer> {
-    const raw = await this.o.cache.get(key);
-    // An entry that is not a chat completion (written by an older version) is a miss, never an answer.
-    if (raw !== null && completionProblem(raw) === null) {
+    const raw = await this.cached(key, true);
+    if (raw !== null) {
       this.o.accounts.cacheHits++;
       return { raw, cached: true };
     }
-    if (raw !== null) this.o.cache.corrupt++;
     let pending = this.inFlight.get(key);
     if (!pending) {
       pending = this.fetchFresh(key, body, expectedTokens).finally(() => this.inFlight.delete(key));
       this.inFlight.set(key, pending);
     }
     return pending;
+  }
+
+  /** A valid cached answer, or null. An entry that is not a chat completion (an older version's) is a miss. */
+  private async cached(key: string, countCorrupt: boolean): Promise<string | null> {
+    const raw = await this.o.cache.get(key);
+    if (raw !== null && completionProblem(raw) === null) return raw;
+    if (raw !== null && countCorrupt) this.o.cache.corrupt++;
+    return null;
   }
 
   private backoff(attempt: number): number {
@@ -102,57 +115,90 @@ export class TeacherRequester implements AnswerSource {
 
   private async fetchFresh(key: string, body: ChatRequestBody, expectedTokens: number): Promise<Answer> {
     const { limits, accounts } = this.o;
+    const claims = this.o.claims ?? null;
+    const lookup = () => this.cached(key, false);
+    let claim: HeldClaim | null = null;
     const successesBefore = this.successes;
-    for (let attempt = 0; ; attempt++) {
-      this.checkCanSend();
-      try {
-        const raw = await this.limit(async () => {
-          // Waiting happens inside the slot, so at most `concurrency` requests are ever on the wire.
-          await this.coolDown.wait();
-          if (this.rpm) await this.rpm.take(1);
-          if (this.tpm) await this.tpm.take(expectedTokens);
-          this.checkCanSend();
-          accounts.requests++;
-          if (attempt > 0) accounts.retries++;
-          try {
-            return await this.o.transport.send(body, limits.timeout_s * 1000);
-          } catch (err) {
-            // Pause everyone before this slot is released, so no queued request slips out in between.
-            if (err instanceof TeacherRequestError && err.kind === 'rate-limit') {
-              this.coolDown.extend(err.retryAfterMs ?? this.backoff(attempt));
+    try {
+      for (let attempt = 0; ; attempt++) {
+        this.checkCanSend();
+        try {
+          const slot = await this.limit(async (): Promise<Slot> => {
+            // The claim is taken in the request's slot, so claims are taken in call order and held only by
+            // requests about to go out; another process's live claim gives the slot back (waited for below).
+            if (claims && !claim) {
+              const c = await claims.tryClaim(key, lookup);
+              if (c.kind !== 'held') return c;
+              claim = c;
+              if (c.tookOver) accounts.claimsTakenOver++;
             }
-            throw err;
+            // Waiting happens inside the slot, so at most `concurrency` requests are ever on the wire.
+            await this.coolDown.wait();
+            if (this.rpm) await this.rpm.take(1);
+            if (this.tpm) await this.tpm.take(expectedTokens);
+            this.checkCanSend();
+            accounts.requests++;
+            if (attempt > 0) accounts.retries++;
+            try {
+              return { kind: 'sent', raw: await this.o.transport.send(body, limits.timeout_s * 1000) };
+            } catch (err) {
+              // Pause everyone before this slot is released, so no queued request slips out in between.
+              if (err instanceof TeacherRequestError && err.kind === 'rate-limit') {
+                this.coolDown.extend(err.retryAfterMs ?? this.backoff(attempt));
+              }
+              throw err;
+            }
+          });
+          if (slot.kind === 'answered') {
+            accounts.cacheHits++;
+            return { raw: slot.raw, cached: true };
           }
-        });
-        // A 200 that is not a chat completion (a proxy's HTML page) is a failed request: retried, never cached.
-        const problem = completionProblem(raw);
-        if (problem) throw new TeacherRequestError('invalid-body', `HTTP 200 with ${problem}`, 200, null);
-        this.consecutiveFailures = 0;
-        this.successes++;
-        const usage = readUsage(raw);
-        accounts.promptTokens += usage.promptTokens || expectedTokens;
-        accounts.completionTokens += usage.completionTokens;
-        await this.o.cache.put(key, this.o.meta, raw);
-        return { raw, cached: false };
-      } catch (err) {
-        if (!(err instanceof TeacherRequestError)) throw err;
-        accounts.noteError(err.kind);
-        if (err.kind === 'fatal') {
-          this.stop(`the teacher refused the request (${err.message})`);
-          this.fatal ??= new UserError(
-            `The teacher at ${this.o.endpoint} answered ${err.message.slice(0, 200)}; check label.teacher.base_url, label.teacher.model and the key's environment variable.`,
-          );
-          throw this.fatal;
+          if (slot.kind === 'busy') {
+            // Another process is asking the same: wait for its answer, holding no slot.
+            const waited = await claims!.waitFor(key, lookup, () => this.stopReason);
+            if (waited.kind === 'answered') {
+              accounts.cacheHits++;
+              accounts.sharedWaits++;
+              return { raw: waited.raw, cached: true };
+            }
+            if (waited.tookOver) accounts.claimsTakenOver++;
+            attempt--; // nothing was sent: claim it in a slot again
+            continue;
+          }
+          const raw = slot.raw;
+          // A 200 that is not a chat completion (a proxy's HTML page) is a failed request: retried, never cached.
+          const problem = completionProblem(raw);
+          if (problem) throw new TeacherRequestError('invalid-body', `HTTP 200 with ${problem}`, 200, null);
+          this.consecutiveFailures = 0;
+          this.successes++;
+          const usage = readUsage(raw);
+          accounts.promptTokens += usage.promptTokens || expectedTokens;
+          accounts.completionTokens += usage.completionTokens;
+          await this.o.cache.put(key, this.o.meta, raw);
+          return { raw, cached: false };
+        } catch (err) {
+          if (!(err instanceof TeacherRequestError)) throw err;
+          accounts.noteError(err.kind);
+          if (err.kind === 'fatal') {
+            this.stop(`the teacher refused the request (${err.message})`);
+            this.fatal ??= new UserError(
+              `The teacher at ${this.o.endpoint} answered ${err.message.slice(0, 200)}; check label.teacher.base_url, label.teacher.model and the key's environment variable.`,
+            );
+            throw this.fatal;
+          }
+          if (err.retryable && attempt < limits.max_retries) {
+            // After a 429 everyone waits out the same cool-down (set above); other errors back off alone.
+            if (err.kind === 'rate-limit') await this.coolDown.wait();
+            else await this.clock.sleep(err.retryAfterMs ?? this.backoff(attempt));
+            continue;
+          }
+          accounts.failures++;
+          throw this.blame(err, attempt + 1, this.successes > successesBefore);
         }
-        if (err.retryable && attempt < limits.max_retries) {
-          // After a 429 everyone waits out the same cool-down (set above); other errors back off alone.
-          if (err.kind === 'rate-limit') await this.coolDown.wait();
-          else await this.clock.sleep(err.retryAfterMs ?? this.backoff(attempt));
-          continue;
-        }
-        accounts.failures++;
-        throw this.blame(err, attempt + 1, this.successes > successesBefore);
       }
+    } finally {
+      // After the answer is in the cache; after a failure, a process waiting on the claim may ask in its turn.
+      if (claim) await (claim as HeldClaim).release();
     }
   }
 

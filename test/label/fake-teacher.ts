@@ -33,6 +33,8 @@ export type Fault =
 export interface FakeTeacherOptions {
   /** Delay before every answer. */
   latencyMs?: number;
+  /** Each answer's delay is latencyMs plus a uniform amount in [-jitterMs, +jitterMs] (seeded, by arrival). */
+  jitterMs?: number;
   /** How long a 'slow' answer takes (longer than the client's timeout). */
   slowMs?: number;
   /** Retry-After header value sent with 429. */
@@ -44,6 +46,8 @@ export interface FakeTeacherOptions {
    * before gets the same fault again (instead of counting every request).
    */
   perDistinctBody?: boolean;
+  /** Keep-alive timeout of idle connections (Node's default, 5 s, when unset). */
+  keepAliveMs?: number;
   /** Port to listen on (default: any free one). */
   port?: number;
   /**
@@ -128,6 +132,7 @@ export async function startFakeTeacher(opts: FakeTeacherOptions = {}): Promise<F
   const bodies = new Map<string, number>();
   const faultStreak = new Map<string, number>();
   const rand = opts.randomFaults ? mulberry32(opts.randomFaults.seed) : null;
+  const jitter = mulberry32(12345);
   /**
    * Transport faults (429, 500, dropped connection) are random and never more than maxConsecutive in a
    * row for a task: retried, they change nothing. Invalid answers (malformed, wrong count) are a
@@ -181,7 +186,7 @@ export async function startFakeTeacher(opts: FakeTeacherOptions = {}): Promise<F
     const authorization = req.headers.authorization;
     state.requests.push({ kind, bodyHash, task, steps, fault, at: Date.now(), body, authorization, query: url.search, viaBatch: req.headers['x-fake-batch'] === '1' });
 
-    const delay = (opts.latencyMs ?? 0) + Number(directive(task, 'delay')?.[0] ?? 0);
+    const delay = (opts.latencyMs ?? 0) + (opts.jitterMs ? (jitter() * 2 - 1) * opts.jitterMs : 0) + Number(directive(task, 'delay')?.[0] ?? 0);
     if (delay) await sleep(delay);
     const json = (status: number, value: unknown, headers: Record<string, string> = {}) => {
       if (res.destroyed) return;
@@ -261,6 +266,7 @@ export async function startFakeTeacher(opts: FakeTeacherOptions = {}): Promise<F
       if (!res.headersSent) res.writeHead(500).end();
     });
   });
+  if (opts.keepAliveMs !== undefined) server.keepAliveTimeout = opts.keepAliveMs;
   await new Promise<void>((resolve) => server.listen(opts.port ?? 0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   state.url = `http://127.0.0.1:${port}/v1`;

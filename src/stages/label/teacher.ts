@@ -8,6 +8,7 @@ import { BatchAccounts, TeacherAccounts } from '../../teacher/accounting.js';
 import { createOpenAIBatchTransport, type BatchTransport } from '../../teacher/batch-client.js';
 import { Batcher } from '../../teacher/batcher.js';
 import { ResponseCache } from '../../teacher/cache.js';
+import { CacheClaims } from '../../teacher/claims.js';
 import { createOpenAITransport, redactor, type TeacherTransport } from '../../teacher/client.js';
 import { TeacherLabeler } from '../../teacher/labeler.js';
 import { BUILTIN_INSTRUCTIONS, BUILTIN_PROMPT_VERSION } from '../../teacher/prompt.js';
@@ -62,7 +63,7 @@ export async function setUpSecondTeacher(config: PipelineConfig, outDir: string,
 
 /** Everything the teacher path needs, built from the config; the transport can be replaced in tests. */
 export async function setUpTeacher(config: PipelineConfig, outDir: string, transport?: TeacherTransport, batchTransport?: BatchTransport): Promise<TeacherSetup> {
-  const { teacher, limits, cache_dir, mode, batch } = config.label;
+  const { teacher, limits, cache_dir, mode, batch, cache_claims } = config.label;
   if (!teacher.base_url) throw new Error('setUpTeacher without base_url');
   if (!teacher.model) throw new UserError('label.teacher.base_url is set but label.teacher.model is not: name the teacher model (or --teacher-model).');
   if (splitEndpoint(teacher.base_url).hasCredentials) {
@@ -75,10 +76,12 @@ export async function setUpTeacher(config: PipelineConfig, outDir: string, trans
   const labeler = new TeacherLabeler(teacher, await loadInstructions(config), counter);
   const accounts = new TeacherAccounts({ promptPerMTok: limits.price_prompt_per_mtok, completionPerMTok: limits.price_completion_per_mtok }, limits.batch_price_factor);
   const cache = new ResponseCache(resolveCacheDir(cache_dir, outDir));
+  const claims = cache_claims.enabled ? new CacheClaims(cache.dir, { staleMs: cache_claims.stale_s * 1000, heartbeatMs: cache_claims.heartbeat_s * 1000 }) : null;
   const endpoint = describeEndpoint(teacher.base_url);
   const requester = new TeacherRequester({
     transport: transport ?? createOpenAITransport({ baseURL: teacher.base_url, apiKey }),
     cache,
+    claims,
     limits,
     accounts,
     meta: { model: teacher.model, prompt_version: teacher.prompt_version },
