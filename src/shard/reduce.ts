@@ -1,4 +1,4 @@
-import { rename, rm } from 'node:fs/promises';
+import { readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DedupReduceManifest, PipelineConfig } from '../../schemas/index.js';
 import { UserError } from '../core/errors.js';
@@ -31,6 +31,8 @@ export async function reduceShards(config: PipelineConfig, runDir: string, shard
 
   const release = await acquireLock(runDir);
   try {
+    // A killed reduce left its temporary folder: never trusted (the lock is held, so no live reduce owns it).
+    for (const name of await readdir(runDir)) if (name.startsWith(`.${REDUCE_DIR}.`)) await rm(join(runDir, name), { recursive: true, force: true });
     const partial = join(runDir, `.${REDUCE_DIR}.partial-${process.pid}`);
     const manifest = await reduce({ cfg: config.dedup, configHash, sources, shards, outDir: partial, version: DEDUP_REDUCE_VERSION });
     const final = join(runDir, REDUCE_DIR);
