@@ -60,7 +60,7 @@ if (!existsSync('/usr/bin/time')) {
     console.log(`shards bench: ${made.records} runs, ${(size / 1e6).toFixed(0)} MB, ${cpus().length} cores; map stages (ingest, filter, dedup map):`);
     console.log(`  1 process:            ${f(one)}`);
     console.log(`  ${shards} shards in parallel: ${f(many)}`);
-    console.log(`  wall ratio ${(one.wall / many.wall).toFixed(2)}x faster, CPU ratio ${(many.cpu / one.cpu).toFixed(2)}x (the extra CPU is every shard parsing every input)`);
+    console.log(`  speed-up (1-process wall / sharded wall) ${(one.wall / many.wall).toFixed(2)}x, CPU ratio ${(many.cpu / one.cpu).toFixed(2)}x (the extra CPU is every shard parsing every input)`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
