@@ -109,7 +109,7 @@ if (args['stage-benches']) {
   process.stdout.write(`\n== bench/report.ts ==\n`);
   const rep = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'report.ts'), runDir], { cwd: ROOT, stdio: 'inherit' });
   if (rep.status !== 0) process.stdout.write(`bench/report.ts exited with ${rep.status}\n`);
-  for (const name of ['dedup', 'teacher', 'redact', 'tokenize']) {
+  for (const name of ['dedup', 'teacher', 'redact', 'tokenize', 'shards', 'reduce']) {
     const file = join(ROOT, 'bench', `${name}.ts`);
     if (!existsSync(file)) continue;
     process.stdout.write(`\n== bench/${name}.ts ==\n`);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { SCHEMA_VERSION, type OutputFile, type PipelineRecord, type Segment, type SegmentPolicy } from '../../../schemas/index.js';
 import type { ExportConfig } from '../../../schemas/index.js';
 import { ShardWriter } from '../../io/parquet/shard-writer.js';
+import { BucketedShards } from './buckets.js';
 import { SFT_COLUMNS, SFT_PARQUET_SCHEMA } from '../../io/parquet/sft-schema.js';
 import { PACKAGE_VERSION } from '../../runner/version.js';
 import { emptyTally, type ExportTally } from './card.js';
@@ -16,7 +17,7 @@ export interface Dataset {
   /** Relative to the export folder: '' for the first policy, 'variants/<policy>' for the others. */
   folder: string;
   dir: string;
-  shards: ShardWriter;
+  shards: BucketedShards;
   tally: ExportTally;
   afterSubmit: { rows: number; messages: number; chars: number };
   /** Runs this dataset leaves out, per reason (for the first dataset these are also export's rejects). */
@@ -24,11 +25,15 @@ export interface Dataset {
   weightedTurns: number;
 }
 
-/** The zstd Parquet shard writer of one dataset folder (rows are cut into files here, and only here). */
-export function openShards(dataDir: string, cfg: ExportConfig): ShardWriter {
+/** The zstd Parquet shard writers of one dataset folder, one per task-hash bucket (rows are cut into files here, and only here). */
+export function openShards(dataDir: string, cfg: ExportConfig): BucketedShards {
+  return new BucketedShards(cfg.shard.buckets, (prefix) => writerFor(dataDir, prefix, cfg));
+}
+
+function writerFor(dataDir: string, prefix: string, cfg: ExportConfig): ShardWriter {
   return new ShardWriter({
     dir: dataDir,
-    prefix: 'train',
+    prefix,
     schema: SFT_PARQUET_SCHEMA,
     columns: SFT_COLUMNS,
     maxRows: cfg.shard.max_rows,

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SftRow, SCHEMA_VERSION, type OutputFile, type PipelineConfig, type PipelineRecord } from '../../../schemas/index.js';
+import { SftRow, SCHEMA_VERSION, type OutputFile, type PipelineConfig, type PipelineRecord, type StageManifest } from '../../../schemas/index.js';
 import type { Stage } from '../../runner/stage.js';
 import { SFT_PARQUET_SCHEMA } from '../../io/parquet/sft-schema.js';
 import { PACKAGE_VERSION } from '../../runner/version.js';
@@ -10,13 +10,13 @@ import { renderCard, type ExportTally } from './card.js';
 import { hfFeatures } from './features.js';
 import { readLineage } from './lineage.js';
 import { datasetStat, openDatasets, policyOutcome, type Dataset } from './datasets.js';
-import type { PolicyCounts } from './card-policy.js';
+import type { PolicyCardInput, PolicyCounts } from './card-policy.js';
 
 /**
  * The card shows the pipeline's name and description, so they are part of export's fingerprint; so are the
  * policies when they are not the default (they decide which dataset folders are written).
  */
-const exportSlice = (config: PipelineConfig) => {
+export const exportSlice = (config: PipelineConfig) => {
   const p = config.segment.policies;
   const policies = p.length === 1 && p[0] === 'rising-segment' ? {} : { policies: p };
   return { ...config.export, ...policies, dataset: { name: config.name, description: config.description ?? null } };
@@ -29,6 +29,37 @@ function unexportable(record: PipelineRecord): { reason: string; message: string
     return { reason: 'unsegmented-run', message: `${who} did not resolve its task and has no segment, so export cannot tell which turns to train.` };
   }
   return null;
+}
+
+/** The card of one dataset (also rendered by `trajpipe gather` from the shards' summed counts). */
+export function exportCard(
+  config: PipelineConfig,
+  shards: readonly OutputFile[],
+  tally: ExportTally,
+  lineage: readonly StageManifest[],
+  dropped: Record<string, number>,
+  policy: PolicyCardInput,
+): string {
+  return renderCard({
+    name: config.name,
+    description: config.description ?? null,
+    packageVersion: PACKAGE_VERSION,
+    schemaVersion: SCHEMA_VERSION,
+    features: hfFeatures(SFT_PARQUET_SCHEMA),
+    shards,
+    tally,
+    lineage,
+    exportConfig: exportSlice(config),
+    exportDropped: dropped,
+    license: config.export.card.license,
+    language: config.export.card.language,
+    policy,
+  });
+}
+
+/** Per-policy counts keyed by policy, so gather can sum them over the shards (arrays are not summed). */
+export function policyCountsByName(counts: readonly PolicyCounts[]): Record<string, PolicyCounts> {
+  return Object.fromEntries(counts.map((c) => [c.policy, c]));
 }
 
 function tallyRow(t: ExportTally, record: PipelineRecord, row: SftRow): void {
@@ -58,7 +89,8 @@ export const exportStage: Stage = {
   name: 'export',
   summary: 'Writes zstd Parquet SFT shards with per-message loss masks (and weights), a manifest and a dataset card; one dataset per credit-assignment policy.',
   // 5: the card's axolotl snippet passes tools and reasoning (as formats/axolotl does).
-  // 6: one dataset per segment policy (export/variants/<policy>/), messages[].weight, the card's policy section.
+  // 6: one dataset per segment policy (export/variants/<policy>/), messages[].weight, the card's policy section;
+  //    rows go to files by task-hash bucket (export.shard.buckets), in input order within a bucket.
   version: '6',
   reportsUpstreamRejects: true,
   configSlice: exportSlice,
@@ -104,11 +136,12 @@ export const exportStage: Stage = {
           d.afterSubmit.messages += after.messages;
           d.afterSubmit.chars += after.chars;
         }
-        await d.shards.write(row.data, approxRowBytes(row.data));
+        await d.shards.write(rec.task_id, row.data, approxRowBytes(row.data));
       }
     }
     const shardsOf = new Map<Dataset, OutputFile[]>();
-    for (const d of datasets) shardsOf.set(d, await d.shards.close());
+    // A shard keeps its files under their bucket names; `trajpipe gather` numbers them over the whole run.
+    for (const d of datasets) shardsOf.set(d, ctx.config.shard ? await d.shards.closeBuckets() : await d.shards.close(join(d.dir, 'data')));
     // Only the first dataset's shards are the stage's outputs (what tokenize, formats and validate's hashes read);
     // the variants' shards and hashes are in stats.datasets, and `trajpipe validate` checks them from there.
     for (const out of shardsOf.get(primary)!) ctx.addOutput({ ...out, path: `data/${out.path}` });
@@ -120,25 +153,17 @@ export const exportStage: Stage = {
     const stats = datasets.map((d) => datasetStat(d, shardsOf.get(d)!));
     ctx.setStat('datasets', stats);
 
-    const lineage = await readLineage(ctx.dir, ctx.upstream);
     const counts: PolicyCounts[] = stats.map((s) => ({ policy: s.policy, folder: s.folder, rows: s.rows, trained_turns: s.trained_turns, weighted_turns: s.weighted_turns, dropped: s.dropped }));
+    // What the first dataset's card is rendered from: a sharded run's gather sums these over the shards.
+    ctx.setStat('card_tally', tally);
+    ctx.setStat('card_dropped', primary.dropped);
+    ctx.setStat('card_policies', policyCountsByName(counts));
+    if (ctx.config.shard) return;
+
+    const lineage = await readLineage(ctx.dir, ctx.upstream);
     for (const [k, d] of datasets.entries()) {
       // A card is not a registered output (validate reads every output as a shard); it is swapped into place with the folder.
-      const card = renderCard({
-        name: ctx.config.name,
-        description: ctx.config.description ?? null,
-        packageVersion: PACKAGE_VERSION,
-        schemaVersion: SCHEMA_VERSION,
-        features: hfFeatures(SFT_PARQUET_SCHEMA),
-        shards: shardsOf.get(d)!,
-        tally: d.tally,
-        lineage,
-        exportConfig: exportSlice(ctx.config),
-        exportDropped: d.dropped,
-        license: cfg.card.license,
-        language: cfg.card.language,
-        policy: { self: counts[k]!, all: counts },
-      });
+      const card = exportCard(ctx.config, shardsOf.get(d)!, d.tally, lineage, d.dropped, { self: counts[k]!, all: counts });
       await writeFile(join(d.dir, 'README.md'), card);
     }
   },
