@@ -61,7 +61,11 @@ describe('text that tries to steer the teacher', () => {
     const segment = JSON.parse(await readFile(join(out, 'segment/manifest.json'), 'utf8')) as StageManifest;
     expect(segment.dropped['suspicious-curve']).toBe(2);
     const exported: string[] = [];
-    for await (const row of (await openShard(join(out, 'export/data/train-00000-of-00001.parquet'))).rows(['task_id'])) exported.push(row.task_id as string);
+    // Rows are filed by task-hash bucket, so read every shard the manifest lists.
+    const exportManifest = JSON.parse(await readFile(join(out, 'export/manifest.json'), 'utf8')) as StageManifest;
+    for (const o of exportManifest.outputs) {
+      for await (const row of (await openShard(join(out, 'export', o.path))).rows(['task_id'])) exported.push(row.task_id as string);
+    }
     expect(exported.sort()).toEqual(['acme__fake-4', 'acme__fake-50']);
   });
 });
