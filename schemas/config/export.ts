@@ -6,6 +6,13 @@ export const ExportConfig = z
       .object({
         max_rows: z.number().int().positive().default(5000).describe('Start a new shard after this many rows.'),
         target_bytes: z.number().int().positive().default(256 * 1024 * 1024).describe('Start a new shard once this many uncompressed bytes went in.'),
+        buckets: z
+          .number()
+          .int()
+          .positive()
+          .max(65536)
+          .default(16)
+          .describe('Rows go to files by a hash of their task id into this many buckets, in input order within a bucket; a sharded run (--shard I/N, N at most this) owns whole buckets, so its files are those of a single process, byte for byte.'),
       })
       .strict()
       .prefault({}),

@@ -10,6 +10,7 @@ import { TokenizerConfig } from './tokenizer.js';
 import { ReportConfig, NightlyConfig, NightlyGuards } from './report.js';
 import { FormatsConfig } from './formats.js';
 import { PoolConfig } from './pool.js';
+import { ShardConfig } from './shard.js';
 
 export const RunnerConfig = z
   .object({
@@ -41,10 +42,12 @@ export const PipelineConfig = z
     formats: FormatsConfig.prefault({}),
     pool: PoolConfig.prefault({}),
     tokenize: TokenizeConfig.prefault({}),
+    shard: ShardConfig.nullable().default(null).describe('Set by `trajpipe run --shard I/N` only: this process runs one shard of the inputs (docs/cluster.md).'),
   })
   .strict();
 
 export type RunnerConfig = z.infer<typeof RunnerConfig>;
 export type PipelineConfig = z.infer<typeof PipelineConfig>;
+export { ShardConfig };
 export { TokenizerConfig, IngestConfig, FilterConfig, DedupConfig, LabelConfig, SegmentConfig, ExportConfig, TokenizeConfig, FormatsConfig, PoolConfig, ReportConfig, NightlyConfig, NightlyGuards };
 export { FormatTarget } from './formats.js';

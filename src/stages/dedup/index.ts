@@ -1,9 +1,13 @@
+import { rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { PipelineConfig } from '../../../schemas/index.js';
+import type { DedupReduceManifest, PipelineConfig } from '../../../schemas/index.js';
+import { hashValue } from '../../core/hash.js';
+import { UserError } from '../../core/errors.js';
 import type { Stage, StageContext } from '../../runner/stage.js';
-import { JsonlWriter } from '../../io/jsonl.js';
 import { passThrough } from '../passthrough.js';
-import { DedupPlanner, type Decision } from './planner.js';
+import type { Decision } from './planner.js';
+import { REDUCE_CLUSTERS_FILE, decisionFileName, readDecisions, readReduceManifest, reduce, writeMap } from './mapreduce.js';
+import { orderKeyer } from './signature.js';
 import { Embedder } from './semantic.js';
 import { scrubUrl } from '../../core/endpoint.js';
 
@@ -22,59 +26,82 @@ function explain(d: Decision): string {
   return `${WHY[d.reason!]} ${d.representative}${sim}`;
 }
 
-/** Extra streaming pass for semantic dedup: embeds the statement of each task still kept, then walks them greedily. */
-async function semanticPass(ctx: StageContext, planner: DedupPlanner): Promise<void> {
-  const cfg = ctx.config.dedup.semantic;
-  const embedder = new Embedder(cfg, resolve(cfg.cache_dir));
-  const order = planner.representatives();
-  const wanted = new Map(order.map((t) => [planner.taskIdOf(t), t]));
-  const vectors = new Map<number, Float32Array>();
-  let batch: { task: number; text: string }[] = [];
-  const flush = async () => {
-    const got = await embedder.embed(batch.map((b) => b.text));
-    batch.forEach((b, i) => vectors.set(b.task, got[i]!));
-    batch = [];
-  };
-  for await (const record of ctx.records({ count: false })) {
-    const t = wanted.get(record.task_id);
-    if (t === undefined) continue;
-    wanted.delete(record.task_id);
-    batch.push({ task: t, text: record.task.trim() });
-    if (batch.length >= cfg.batch_size) await flush();
+/** The dedup reduce's folder of a sharded run, and this shard's decision file in it. */
+export function shardDecision(config: PipelineConfig): { dir: string; manifest: string; file: string } | null {
+  if (!config.shard) return null;
+  const dir = join(config.shard.run_dir, REDUCE_DIR);
+  return { dir, manifest: join(dir, 'manifest.json'), file: join(dir, decisionFileName(config.shard.index, config.shard.count)) };
+}
+
+export const REDUCE_DIR = 'dedup-reduce';
+export const DEDUP_REDUCE_VERSION = '1';
+
+/** The hash of dedup's slice: a map and a decision are valid only for the config they were made with. */
+export const dedupConfigHash = (config: PipelineConfig): string => hashValue(dedupSlice(config));
+
+/** A single process: the map, the reduce and the apply of a sharded run, over its one shard, in its own folder. */
+async function decideHere(ctx: StageContext): Promise<{ decisions: string; manifest: DedupReduceManifest }> {
+  const cfg = ctx.config.dedup;
+  const mapDir = join(ctx.dir, '.map');
+  const embedder = cfg.semantic.enabled ? new Embedder(cfg.semantic, resolve(cfg.semantic.cache_dir)) : null;
+  const map = await writeMap(mapDir, ctx.records({ count: false }), cfg, ctx.inputFiles, embedder);
+  const reduceDir = join(ctx.dir, '.reduce');
+  const manifest = await reduce({
+    cfg,
+    configHash: dedupConfigHash(ctx.config),
+    sources: [{ shard: 0, dir: mapDir, inputFingerprint: ctx.upstream?.output_fingerprint ?? '', runs: map.runs, tasks: map.tasks }],
+    shards: 1,
+    outDir: reduceDir,
+    version: DEDUP_REDUCE_VERSION,
+  });
+  await rm(mapDir, { recursive: true, force: true });
+  await rename(join(reduceDir, REDUCE_CLUSTERS_FILE), join(ctx.dir, CLUSTERS_FILE));
+  if (embedder) {
+    const sc = cfg.semantic;
+    ctx.setStat('semantic', { model: sc.model, threshold: sc.threshold, dimensions: sc.dimensions, ...embedder.stats });
   }
-  if (batch.length) await flush();
-  planner.applySemantic(order, vectors, cfg.threshold);
-  ctx.setStat('semantic', { model: cfg.model, threshold: cfg.threshold, dimensions: cfg.dimensions, ...embedder.stats });
+  return { decisions: join(reduceDir, decisionFileName(0, 1)), manifest };
+}
+
+/** A shard: the reduce's decision, checked to be made from this shard's filter output and this config. */
+async function decisionOfShard(ctx: StageContext): Promise<{ decisions: string; manifest: DedupReduceManifest }> {
+  const where = shardDecision(ctx.config)!;
+  const { index, count } = ctx.config.shard!;
+  const manifest = await readReduceManifest(where.dir);
+  if (!manifest) throw new UserError(`dedup: shard ${index}/${count} has no reduce decision in ${where.dir}; run \`trajpipe reduce\` after every shard's first run.`);
+  const mine = manifest.maps.find((m) => m.shard === index);
+  if (manifest.shards !== count || !mine) throw new UserError(`dedup: the decision in ${where.dir} was made for ${manifest.shards} shard(s), not ${count}; rerun \`trajpipe reduce --shards ${count}\`.`);
+  if (manifest.config_hash !== dedupConfigHash(ctx.config) || mine.input_fingerprint !== ctx.upstream?.output_fingerprint) {
+    throw new UserError(
+      `dedup: the decision in ${where.dir} was made from another filter output of shard ${index}/${count} or another dedup config; rerun every shard's first phase and \`trajpipe reduce\`.`,
+    );
+  }
+  return { decisions: where.file, manifest };
 }
 
 async function runDedup(ctx: StageContext): Promise<void> {
   const cfg = ctx.config.dedup;
-  const planner = new DedupPlanner(cfg);
-  // Find first: signatures from a pass that keeps only small summaries per record.
-  for await (const record of ctx.records({ count: false })) planner.observe(record);
-  if (cfg.semantic.enabled) await semanticPass(ctx, planner);
-  planner.finalize();
+  const { decisions, manifest } = ctx.config.shard ? await decisionOfShard(ctx) : await decideHere(ctx);
+  const drops = await readDecisions(decisions);
+  if (!ctx.config.shard) await rm(join(ctx.dir, '.reduce'), { recursive: true, force: true });
+  const keyOf = orderKeyer(ctx.inputFiles);
 
-  const clusters = await JsonlWriter.create(join(ctx.dir, CLUSTERS_FILE));
-  for (const line of planner.clusters) await clusters.write(line);
-  await clusters.close();
-
-  // Then remove: a second pass emits survivors and rejects the rest, naming what was kept instead.
-  let position = 0;
+  // Apply: a second pass emits survivors and rejects the rest, naming what was kept instead.
   for await (const record of ctx.records()) {
-    const d = planner.decision(position++, record);
-    if (d.keep) {
+    const d = drops.lookup(keyOf(record), record.id);
+    if (!d) {
       await ctx.emit(record);
       continue;
     }
+    const decision: Decision = { keep: false, reason: d.reason as Decision['reason'], representative: d.representative, representativeTask: d.representative_task, similarity: d.similarity, clusterId: d.cluster_id };
     await ctx.reject({
-      reason: d.reason!,
-      message: `${record.source.file} record ${record.source.record} (task ${record.task_id}, run ${record.id}) is a duplicate: ${explain(d)}.`,
+      reason: d.reason,
+      message: `${record.source.file} record ${record.source.record} (task ${record.task_id}, run ${record.id}) is a duplicate: ${explain(decision)}.`,
       id: record.id,
       task_id: record.task_id,
       file: record.source.file,
       record: record.source.record,
-      details: { kept: d.representative, kept_task: d.representativeTask, similarity: d.similarity, cluster_id: d.clusterId },
+      details: { kept: d.representative, kept_task: d.representative_task, similarity: d.similarity, cluster_id: d.cluster_id },
     });
   }
   const m = cfg.minhash;
@@ -90,15 +117,17 @@ async function runDedup(ctx: StageContext): Promise<void> {
     lsh_candidate_threshold: Number(Math.pow(1 / m.bands, 1 / m.rows).toFixed(4)),
   });
   ctx.setStat('per_task_cap', cfg.per_task_cap);
-  ctx.setStat('clusters_file', CLUSTERS_FILE);
-  for (const [k, v] of Object.entries(planner.summary())) ctx.setStat(k, v);
+  // A shard's clusters are the whole run's, in the reduce's folder.
+  ctx.setStat('clusters_file', ctx.config.shard ? join(shardDecision(ctx.config)!.dir, REDUCE_CLUSTERS_FILE) : CLUSTERS_FILE);
+  if (ctx.config.shard) ctx.setStat('shard', { index: ctx.config.shard.index, count: ctx.config.shard.count, decision: decisions, drops: drops.size });
+  for (const [k, v] of Object.entries(manifest.summary)) ctx.setStat(k, v);
 }
 
 /**
  * The cache folder and batch size change how embeddings are fetched, not which tasks survive. The slice is
  * written into the manifest and the dataset card, so the endpoint appears without credentials or query.
  */
-function dedupSlice(config: PipelineConfig): unknown {
+export function dedupSlice(config: PipelineConfig): unknown {
   const { cache_dir: _c, batch_size: _b, ...semantic } = config.dedup.semantic;
   return { ...config.dedup, semantic: { ...semantic, base_url: semantic.base_url === null ? null : scrubUrl(semantic.base_url) } };
 }
@@ -106,8 +135,14 @@ function dedupSlice(config: PipelineConfig): unknown {
 export const dedupStage: Stage = {
   name: 'dedup',
   summary: 'Removes exact and near-duplicate tasks and runs (MinHash LSH, optional embeddings), and caps runs per task.',
-  version: '1',
+  // 2: map, reduce and apply (the same decisions; the semantic pass embeds every task's statement in the map).
+  version: '2',
   configSlice: dedupSlice,
+  // A shard's verdicts come from the reduce: its manifest (which hashes every decision file) is part of the fingerprint.
+  dependencyFiles: (config) => {
+    const d = config.dedup.enabled ? shardDecision(config) : null;
+    return d ? [d.manifest] : [];
+  },
   cacheDirs: (config) => [resolve(config.dedup.semantic.cache_dir)],
   run: (ctx) => (ctx.config.dedup.enabled ? runDedup(ctx) : passThrough(ctx)),
 };

@@ -1,12 +1,10 @@
-import { createHash } from 'node:crypto';
 import type { DedupConfig } from '../../../schemas/config/dedup.js';
-import type { PipelineRecord, Step } from '../../../schemas/index.js';
-import { sha256 } from '../../core/hash.js';
+import type { PipelineRecord } from '../../../schemas/index.js';
 import { LshIndex } from './lsh.js';
-import { MinHasher, shingles, similarity } from './minhash.js';
-import { normalizeStatement, statementWords } from './normalize.js';
+import { similarity } from './minhash.js';
 import { UnionFind } from './union-find.js';
 import { selectDiverse } from './cap.js';
+import { Signer, decodeU32, type RunSignature, type TaskSignature } from './signature.js';
 
 export type DropReason = 'duplicate-task' | 'near-duplicate-task' | 'semantic-duplicate-task' | 'duplicate-trajectory' | 'per-task-cap';
 
@@ -54,13 +52,6 @@ export interface ClusterLine {
   members: Record<string, unknown>[];
 }
 
-/** Action hash of a run: the same actions in the same order give the same hash, whatever was observed. */
-function stepKey(step: Step): string {
-  if (step.actions.length === 0) return 'none';
-  return step.actions.map((a) => [a.kind, a.name ?? '', a.command ?? '', a.arguments ?? ''].join('\u001f')).join('\u001e');
-}
-
-const ACTION_PERM = 32;
 
 /**
  * Finds duplicates from small per-record summaries, then answers, for each record position of a
@@ -72,16 +63,14 @@ export class DedupPlanner {
   private readonly runs: RunInfo[] = [];
   private readonly exactIndex = new Map<string, number>();
   private readonly sets = new UnionFind();
-  private readonly hasher: MinHasher;
-  private readonly actionHasher: MinHasher;
+  private readonly signer: Signer;
   private readonly lsh: LshIndex;
   private finalized = false;
   readonly clusters: ClusterLine[] = [];
 
   constructor(private readonly cfg: DedupConfig) {
     const m = cfg.minhash;
-    this.hasher = new MinHasher(m.bands * m.rows, m.seed);
-    this.actionHasher = new MinHasher(ACTION_PERM, m.seed + 1);
+    this.signer = new Signer(cfg);
     this.lsh = new LshIndex(m.bands, m.rows, m.threshold, (t) => this.tasks[t]!.sig, this.sets);
   }
 
@@ -95,50 +84,48 @@ export class DedupPlanner {
     return this.lsh.comparisons;
   }
 
-  /** First pass: one record at a time, in stream order. */
+  /** First pass: one record at a time, in stream order (the map and reduce of one process, in memory). */
   observe(record: PipelineRecord): void {
-    let t = this.taskIndex.get(record.task_id);
-    if (t === undefined) t = this.addTask(record);
+    if (!this.taskIndex.has(record.task_id)) this.observeTask(this.signer.task(record));
+    this.observeRun(this.signer.run(record, [0, '', 0]));
+  }
+
+  hasTask(taskId: string): boolean {
+    return this.taskIndex.has(taskId);
+  }
+
+  /** A task's signature from the map, before its first run (a task seen again is ignored: the first wins). */
+  observeTask(ts: TaskSignature): void {
+    if (this.taskIndex.has(ts.task_id)) return;
+    const t = this.sets.add();
+    const sig = ts.minhash === null ? null : decodeU32(ts.minhash);
+    this.tasks.push({ taskId: ts.task_id, exactKey: ts.exact, sig, runs: 0, resolvedRuns: 0, why: null, keptAs: t, similarity: null });
+    this.taskIndex.set(ts.task_id, t);
+    if (this.cfg.exact.tasks && !ts.empty) {
+      const same = this.exactIndex.get(ts.exact);
+      if (same === undefined) this.exactIndex.set(ts.exact, t);
+      else this.sets.union(same, t);
+    }
+    if (sig) this.lsh.add(t, sig);
+  }
+
+  /** A run's signature from the map, in global order; its task's signature came first. */
+  observeRun(rs: RunSignature): void {
+    const t = this.taskIndex.get(rs.task_id);
+    if (t === undefined) throw new Error(`dedup: run ${rs.id} of task ${rs.task_id} came before its task's signature`);
     const task = this.tasks[t]!;
     task.runs++;
-    if (record.outcome.resolved === true) task.resolvedRuns++;
-
-    const h = createHash('sha256');
-    const keys = new Set<string>();
-    let prev = '^';
-    for (const step of record.steps) {
-      const k = stepKey(step);
-      h.update(k).update('\u001d');
-      // Steps and step pairs: two runs doing the same things in another order still look alike.
-      keys.add(k);
-      keys.add(prev + '\u001d' + k);
-      prev = k;
-    }
+    if (rs.resolved === true) task.resolvedRuns++;
     this.runs.push({
-      id: record.id,
+      id: rs.id,
       task: t,
-      resolved: record.outcome.resolved,
-      actions: h.digest('hex').slice(0, 16),
-      actionSig: this.cfg.per_task_cap !== null ? this.actionHasher.signature(keys) : null,
+      resolved: rs.resolved,
+      actions: rs.actions,
+      actionSig: rs.action_sig === null ? null : decodeU32(rs.action_sig),
       why: null,
       keptRun: -1,
       similarity: null,
     });
-  }
-
-  private addTask(record: PipelineRecord): number {
-    const normalized = normalizeStatement(record.task);
-    const t = this.sets.add();
-    const sig = this.cfg.minhash.enabled ? this.hasher.signature(shingles(statementWords(normalized), this.cfg.minhash.shingle_size)) : null;
-    this.tasks.push({ taskId: record.task_id, exactKey: sha256(normalized).slice(0, 32), sig, runs: 0, resolvedRuns: 0, why: null, keptAs: t, similarity: null });
-    this.taskIndex.set(record.task_id, t);
-    if (this.cfg.exact.tasks && normalized !== '') {
-      const same = this.exactIndex.get(this.tasks[t]!.exactKey);
-      if (same === undefined) this.exactIndex.set(this.tasks[t]!.exactKey, t);
-      else this.sets.union(same, t);
-    }
-    if (sig) this.lsh.add(t, sig);
-    return t;
   }
 
   /** Which task of a cluster to keep: most resolved runs, then most runs, then the smallest id. */
@@ -182,6 +169,10 @@ export class DedupPlanner {
         task.similarity = task.sig && r.sig ? similarity(task.sig, r.sig) : null;
       }
     }
+  }
+
+  runIdAt(position: number): string {
+    return this.runs[position]!.id;
   }
 
   taskIdOf(t: number): string {
@@ -346,11 +337,17 @@ export class DedupPlanner {
 
   /** Second pass: the verdict for the record at this position (the record is checked to be the same). */
   decision(position: number, record: PipelineRecord): Decision {
-    if (!this.finalized) throw new Error('DedupPlanner.decision() before finalize()');
     const run = this.runs[position];
     if (!run || run.id !== record.id) {
       throw new Error(`dedup: record ${position} changed between the two passes (expected ${run?.id ?? 'none'}, got ${record.id}); was the upstream output modified?`);
     }
+    return this.decisionAt(position);
+  }
+
+  /** The verdict for the run observed at this position. */
+  decisionAt(position: number): Decision {
+    if (!this.finalized) throw new Error('DedupPlanner.decision() before finalize()');
+    const run = this.runs[position]!;
     const task = this.tasks[run.task]!;
     if (task.why !== null) {
       const rep = this.tasks[task.keptAs]!.taskId;

@@ -4,6 +4,7 @@ import { Redactor } from '../../redact/record.js';
 import { RULESET_VERSION } from '../../redact/rules.js';
 import { besideOutcomeFiles } from './beside.js';
 import { IngestReader } from './reader.js';
+import { ShardedIngest, ingestPartition } from './partition.js';
 
 /**
  * Reads harness trajectories as they come (formats detected per file or record, see src/formats/)
@@ -15,7 +16,12 @@ export const ingestStage: Stage = {
   // 3: secrets redacted (2: malformed messages, task ids after run names, teacher models).
   version: '3',
   // The redaction rule set's version is part of the slice: a new rule set reruns from ingest.
-  configSlice: (config: PipelineConfig) => ({ ...config.ingest, ...(config.ingest.redact.enabled ? { redaction_rules: RULESET_VERSION } : {}) }),
+  // A sharded run's slice names its shard (the partition changes the output); a single process's has no such key.
+  configSlice: (config: PipelineConfig) => ({
+    ...config.ingest,
+    ...(config.ingest.redact.enabled ? { redaction_rules: RULESET_VERSION } : {}),
+    ...(config.shard ? { shard: { index: config.shard.index, count: config.shard.count, buckets: config.export.shard.buckets } } : {}),
+  }),
   dependencyFiles: (config) => config.ingest.labels,
   // Only the outcome files the reader joins (same search, same parse): an unrelated .json beside the runs is not an input.
   async extraInputFiles(config, inputFiles) {
@@ -23,7 +29,14 @@ export const ingestStage: Stage = {
     return (await besideOutcomeFiles(inputFiles)).map((b) => b.file).sort();
   },
   async run(ctx) {
-    await new IngestReader(redactingRejects(ctx)).run();
+    const partition = ingestPartition(ctx.config);
+    if (!partition) {
+      await new IngestReader(redactingRejects(ctx)).run();
+      return;
+    }
+    const sharded = new ShardedIngest(ctx, partition);
+    await new IngestReader(redactingRejects(sharded.ctx), (taskId) => sharded.leaveIfForeign(taskId)).run();
+    sharded.finish();
   },
 };
 

@@ -30,7 +30,11 @@ export class IngestReader {
   private readonly notes: IngestNotes;
   private readonly redaction: IngestRedaction;
 
-  constructor(private readonly ctx: StageContext) {
+  /** Set on a sharded run: lets the reader skip other shards' runs before redacting them. */
+  constructor(
+    private readonly ctx: StageContext,
+    private readonly foreign: (taskId: string) => boolean = () => false,
+  ) {
     this.cfg = ctx.config.ingest;
     this.notes = new IngestNotes(ctx);
     this.redaction = new IngestRedaction(ctx);
@@ -275,6 +279,7 @@ export class IngestReader {
         await this.ctx.reject({ reason: 'unknown-shape', message: `${label} is not a canonical trajectory: ${i?.path.join('.')}: ${i?.message}.`, file, record });
         return;
       }
+      if (this.foreign(parsed.data.task_id)) return;
       const clean = await this.redaction.apply(parsed.data);
       if (!clean) return;
       this.countEmitted(clean, clean.outcome.resolved === null ? 'none' : 'record');
@@ -299,6 +304,7 @@ export class IngestReader {
         patch: (id) => this.labels.patch(id, file),
         runModel,
       });
+      if (this.foreign(joined.trajectory.task_id)) return;
       if (repaired) joined.trajectory.meta.text_repairs = repaired;
       const checked = Trajectory.safeParse(joined.trajectory);
       if (!checked.success) {
