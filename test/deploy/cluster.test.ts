@@ -1,7 +1,8 @@
-// The Kubernetes manifests in deploy/kubernetes/, checked as far as a machine without a cluster allows:
-// against the Kubernetes API schemas (kubernetes-models' validators, generated from the OpenAPI spec),
+// The job definitions in deploy/ (docs/cluster.md). The Kubernetes manifests in deploy/kubernetes/ are
+// checked as far as a machine without a cluster allows: against the Kubernetes API schemas (kubernetes-models' validators, generated from the OpenAPI spec),
 // strictly for unknown fields (the same package's types, through the TypeScript compiler: `kubectl apply`
-// rejects an unknown field, the schemas alone do not), and for agreeing with each other on N and paths.
+// rejects an unknown field, the schemas alone do not), for agreeing with each other on N and paths, and
+// for giving each pod its shard. (The Slurm scripts run on a real Slurm in scripts/slurm-check.sh.)
 import { readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import ts from 'typescript';
@@ -119,5 +120,41 @@ describe('deploy/kubernetes manifests', () => {
     }
     expect(docs.get('2-reduce.yaml')!.spec.template.spec.containers[0].args[0]).toBe('reduce');
     expect(docs.get('4-gather.yaml')!.spec.template.spec.containers[0].args[0]).toBe('gather');
+  });
+});
+
+describe('the scheduler index variables map to the shard (shardFromEnv, as `--shard auto` uses it)', () => {
+  it('Kubernetes: each completion index of the shard Jobs, with the TRAJPIPE_SHARD_COUNT the manifest sets', async () => {
+    const { shardFromEnv } = await import('../../src/shard/scheduler-env.js');
+    const docs = manifests();
+    for (const file of ['1-shard.yaml', '3-shard.yaml']) {
+      const job = docs.get(file)!;
+      const n = job.spec.completions as number;
+      // The manifest's own env (as a pod gets it), plus JOB_COMPLETION_INDEX, which Kubernetes sets for Indexed Jobs.
+      const podEnv = Object.fromEntries((container(job).env as Doc[]).filter((e) => 'value' in e).map((e) => [e.name as string, e.value as string]));
+      const seen = new Set<number>();
+      for (let i = 0; i < n; i++) {
+        const shard = shardFromEnv({ ...podEnv, JOB_COMPLETION_INDEX: String(i) });
+        expect(shard, `${file} index ${i}`).toEqual({ index: i, count: n });
+        seen.add(shard.index);
+      }
+      expect(seen.size).toBe(n);
+      // Without the count the manifest sets, the index alone is refused rather than guessed.
+      expect(() => shardFromEnv({ JOB_COMPLETION_INDEX: '0' })).toThrow(/TRAJPIPE_SHARD_COUNT/);
+    }
+  });
+
+  it('Slurm: the array variables as sbatch --array sets them (the values Slurm 22.05 gave in scripts/slurm-check.sh)', async () => {
+    const { shardFromEnv } = await import('../../src/shard/scheduler-env.js');
+    for (const min of [0, 10]) {
+      for (let id = min; id < min + 4; id++) {
+        const env = { SLURM_ARRAY_JOB_ID: '41', SLURM_ARRAY_TASK_ID: String(id), SLURM_ARRAY_TASK_MIN: String(min), SLURM_ARRAY_TASK_MAX: String(min + 3), SLURM_ARRAY_TASK_COUNT: '4' };
+        expect(shardFromEnv(env)).toEqual({ index: id - min, count: 4 });
+      }
+    }
+    // A resubmission of one task (--array=2) looks like a one-task array to the variables: that is why
+    // deploy/slurm/trajpipe.sbatch passes --shard "$SLURM_ARRAY_TASK_ID/N" with the N it is given.
+    expect(shardFromEnv({ SLURM_ARRAY_TASK_ID: '2', SLURM_ARRAY_TASK_MIN: '2', SLURM_ARRAY_TASK_MAX: '2', SLURM_ARRAY_TASK_COUNT: '1' })).toEqual({ index: 0, count: 1 });
+    expect(readFileSync('deploy/slurm/trajpipe.sbatch', 'utf8')).toContain('--shard "$SLURM_ARRAY_TASK_ID/$shards"');
   });
 });
