@@ -5,7 +5,7 @@
 # ports), then
 #   1. checks the batch scripts' plumbing with a stand-in trajpipe (test/fixtures/slurm/fake-trajpipe.sh):
 #      a task that stops early (exit 3) fails its array job and cancels the later phases, and the same
-#      submit command run again completes;
+#      submit command run again completes; a task near its time limit requeues itself;
 #   2. submits the sample pipeline with deploy/slurm/submit.sh (sbatch --array, four chained jobs),
 #      requeues one running phase-3 task on the way (what a preemption does), waits for the jobs, and
 #      compares the export byte for byte with a single-process run of the same pipeline.
@@ -159,9 +159,30 @@ wait_jobs 120 "$a" "$b" "$c" "$d"
 expect_all COMPLETED "$a" "$b" "$c" "$d"
 [ -f "$state/fake/export/done" ] || fail "the stand-in gather wrote no export"
 
+# Near the time limit the batch script stops trajpipe and requeues the task (--signal=B:USR1@120; here
+# @55 of a one-minute limit). It runs while the single-process reference below runs.
+say "plumbing: a task near its time limit stops trajpipe and requeues itself (in the background)"
+limit=$(TRAJPIPE_BIN="$fake" FAKE_SLEEP=600 sbatch --parsable --array=0 --time=1 --signal=B:USR1@55 \
+  --output="$state/limit-%A_%a.out" deploy/slurm/trajpipe.sbatch shard "$repo/pipelines/sample.yaml" "$state/limit" 1) ||
+  fail "sbatch failed"
+
 # --- 2. the real pipeline: sharded on Slurm against one process -----------------------------------
 say "reference: trajpipe run pipelines/sample.yaml in one process"
 node bin/trajpipe.js run pipelines/sample.yaml --out "$state/single" --quiet
+
+limit_log="$state/limit-${limit}_0.out"
+for _ in $(seq 120); do grep -q 'requeueing' "$limit_log" 2>/dev/null && break; sleep 1; done
+grep -q 'the time limit is near' "$limit_log" 2>/dev/null && grep -q 'requeueing' "$limit_log" ||
+  fail "the task near its time limit did not stop and requeue itself"
+# Slurm holds a requeued job back for about two minutes: let it start again at once, see attempt 2, cancel it.
+for _ in $(seq 30); do
+  scontrol update JobId="${limit}_0" StartTime=now >/dev/null 2>&1 || true
+  grep -q 'attempt 2' "$limit_log" && break
+  sleep 1
+done
+grep -q 'attempt 2' "$limit_log" || fail "the requeued task did not start again"
+scancel "$limit"
+say "plumbing: the time-limit requeue works (attempt 2 started)"
 say "submitting pipelines/sample.yaml as $shards shards: deploy/slurm/submit.sh"
 ids=$(deploy/slurm/submit.sh pipelines/sample.yaml "$state/sharded" "$shards") || fail "submit.sh failed"
 read -r a b c d <<<"$ids"
