@@ -11,6 +11,9 @@ import { scrubUrlsInText } from '../core/endpoint.js';
 import { writeReport } from '../report/write.js';
 import { inspectRun } from '../report/inspect.js';
 import { runNightly } from '../nightly/nightly.js';
+import { shardCommandSetup } from '../shard/cli.js';
+import { reduceShards } from '../shard/reduce.js';
+import { gatherShards } from '../shard/gather.js';
 
 /**
  * Exit codes: 0 done (or a dry run that printed its estimate), 1 failed (one sentence on stderr), 2 usage,
@@ -38,11 +41,13 @@ async function main(argv: string[]): Promise<number> {
           .option('teacher-model', { type: 'string', describe: 'Teacher model name (same as --set label.teacher.model=NAME).' })
           .option('dry-run', { type: 'boolean', default: false, describe: 'Stop before the first teacher request and print what labelling would cost.' })
           .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Print nothing but errors.' })
+          .option('shard', { type: 'string', describe: 'Run one shard, I/N (0-based), or auto (from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX); docs/cluster.md.' })
           .example('$0 run pipelines/sample.yaml', 'Run the sample build offline.')
           .example('$0 run pipelines/nightly.yaml --set dedup.minhash.threshold=0.9', 'Rerun dedup and what follows with one value changed.')
           .example('$0 run --input traj/ --out data/runs/try1', 'Ingest a folder of mixed harness files with default settings.'),
       async (a) => {
-        const { outcomes, outDir, config } = await runCommand({
+        const { outcomes, outDir, config, waiting, shard } = await runCommand({
+          shard: a.shard,
           pipeline: a.pipeline,
           input: a.input,
           out: a.out,
@@ -64,6 +69,14 @@ async function main(argv: string[]): Promise<number> {
           }
           process.stderr.write(`trajpipe: stopped at ${stopped.stage}: ${scrubUrlsInText(stopped.reason)}. Rerun the same command to resume.\n`);
           code = 3;
+          return;
+        }
+        if (waiting) {
+          process.stderr.write(`${waiting}\n`);
+          return;
+        }
+        if (shard) {
+          if (!a.quiet) process.stderr.write(`trajpipe: shard done; its part of the export is in ${outDir}/export; \`trajpipe gather\` writes the dataset once every shard is done.\n`);
           return;
         }
         if (a['dry-run'] && !a.quiet) {
@@ -159,6 +172,43 @@ async function main(argv: string[]): Promise<number> {
           throw new UserError(`${r.errors.length} problem(s) found in ${r.dir}.`);
         }
         process.stdout.write('valid\n');
+      },
+    )
+    .command(
+      'reduce [pipeline]',
+      'Sharded run, phase 2: read every shard\'s dedup signatures and write the global dedup decision into <out>/dedup-reduce/.',
+      (y) =>
+        y
+          .positional('pipeline', { type: 'string', describe: 'The pipeline file the shards ran.' })
+          .option('out', { alias: 'o', type: 'string', describe: 'The run folder the shards ran with --out.' })
+          .option('shards', { type: 'number', demandOption: true, describe: 'How many shards the run has (N of --shard I/N).' })
+          .option('set', { type: 'string', array: true, describe: 'KEY=VALUE override, as given to the shards.' })
+          .option('quiet', { alias: 'q', type: 'boolean', default: false }),
+      async (a) => {
+        const { config, runDir, log } = await shardCommandSetup(a.pipeline, a.out, a.set, a.shards, a.quiet);
+        await reduceShards(config, runDir, a.shards, log);
+      },
+    )
+    .command(
+      'gather [pipeline]',
+      'Sharded run, phase 4: the shards\' exports as one dataset in <out>/export/ (files numbered over the whole, one manifest, one card), then tokenize and formats.',
+      (y) =>
+        y
+          .positional('pipeline', { type: 'string', describe: 'The pipeline file the shards ran.' })
+          .option('out', { alias: 'o', type: 'string', describe: 'The run folder the shards ran with --out.' })
+          .option('shards', { type: 'number', demandOption: true, describe: 'How many shards the run has.' })
+          .option('set', { type: 'string', array: true, describe: 'KEY=VALUE override, as given to the shards.' })
+          .option('quiet', { alias: 'q', type: 'boolean', default: false }),
+      async (a) => {
+        const { config, runDir, log } = await shardCommandSetup(a.pipeline, a.out, a.set, a.shards, a.quiet);
+        const { outcomes } = await gatherShards(config, runDir, a.shards, { dryRun: false, quiet: a.quiet }, log);
+        const stopped = outcomes.find((o) => o.status === 'stopped');
+        if (stopped && stopped.status === 'stopped') {
+          process.stderr.write(`trajpipe: gather stopped at ${stopped.stage}: ${scrubUrlsInText(stopped.reason)}. Rerun the same command to resume.\n`);
+          code = 3;
+          return;
+        }
+        if (!a.quiet) process.stderr.write(`trajpipe: gathered; the dataset is in ${runDir}/export (pool and the run report are not run over a sharded run: docs/cluster.md)\n`);
       },
     )
     .command('stages', 'List the stages in order and what each does.', {}, () => {

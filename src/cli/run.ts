@@ -9,6 +9,9 @@ import { RunStatus, runPipeline, type StageOutcome } from '../runner/runner.js';
 import { STAGES } from '../stages/index.js';
 import { UsageError, UserError } from '../core/errors.js';
 import type { PipelineConfig } from '../../schemas/index.js';
+import { parseShardArg } from '../shard/scheduler-env.js';
+import { runShard } from '../shard/run.js';
+import { shardDir } from '../shard/layout.js';
 
 export interface RunArgs {
   pipeline?: string | undefined;
@@ -22,6 +25,8 @@ export interface RunArgs {
   teacherModel?: string | undefined;
   dryRun: boolean;
   quiet: boolean;
+  /** `--shard I/N` or `--shard auto` (docs/cluster.md). */
+  shard?: string | undefined;
 }
 
 /** Command-line shortcuts are --set assignments under another name, validated the same way. */
@@ -32,7 +37,17 @@ function shortcutSets(args: RunArgs): string[] {
   return sets;
 }
 
-export async function runCommand(args: RunArgs): Promise<{ outcomes: StageOutcome[]; outDir: string; config: PipelineConfig }> {
+export interface RunResult {
+  outcomes: StageOutcome[];
+  outDir: string;
+  config: PipelineConfig;
+  /** A shard that stopped after its dedup map, waiting for the reduce: the one line to print (exit 0). */
+  waiting?: string | null;
+  /** A shard's part is written: the run report and "done" belong to the gather. */
+  shard?: boolean;
+}
+
+export async function runCommand(args: RunArgs): Promise<RunResult> {
   if (args.from && args.only) throw new UsageError('Use either --from or --only, not both.');
   const status = new RunStatus();
   let outDir: string | null = null;
@@ -44,7 +59,8 @@ export async function runCommand(args: RunArgs): Promise<{ outcomes: StageOutcom
   }
 }
 
-async function runWithin(args: RunArgs, status: RunStatus, setOutDir: (dir: string) => void): Promise<{ outcomes: StageOutcome[]; outDir: string; config: PipelineConfig }> {
+async function runWithin(args: RunArgs, status: RunStatus, setOutDir: (dir: string) => void): Promise<RunResult> {
+  const spec = args.shard === undefined ? null : parseShardArg(args.shard, process.env);
   const { config } = await loadConfig(args.pipeline ?? null, [...(args.set ?? []), ...shortcutSets(args)]);
   const inputs = args.input?.length ? args.input : config.inputs;
   if (inputs.length === 0) throw new UserError('No inputs: give --input PATH or list inputs in the pipeline file.');
@@ -61,8 +77,14 @@ async function runWithin(args: RunArgs, status: RunStatus, setOutDir: (dir: stri
     throw new UserError(`${err.message.replace(/\.$/, '')} (relative inputs in ${args.pipeline} are resolved against its folder, ${dirname(resolve(args.pipeline!))}).`);
   });
   if (inputFiles.length === 0) throw new UserError(`The inputs (${inputs.join(', ')}) contain no files${excluded ? ` outside the output folder ${outDir}` : ''}.`);
-  setOutDir(outDir);
   log.info(`trajpipe: ${config.name}: ${inputFiles.length} input file(s) -> ${outDir}`);
+  if (spec) {
+    const request = { config, stages: STAGES, inputFiles, from: args.from, only: args.only, force: args.force, options: { dryRun: args.dryRun, quiet: args.quiet }, log, status };
+    setOutDir(shardDir(outDir, spec.index, spec.count));
+    const r = await runShard(request, outDir, spec);
+    return { outcomes: r.outcomes, outDir: r.outDir, config, waiting: r.waiting, shard: true };
+  }
+  setOutDir(outDir);
   const outcomes = await runPipeline({
     config,
     stages: STAGES,

@@ -21,6 +21,13 @@ export interface RunRequest {
   inputFiles: string[];
   from?: StageName | undefined;
   only?: StageName | undefined;
+  /** Stop after this stage (a sharded run: up to filter for the dedup map, up to export before the gather). */
+  until?: StageName | undefined;
+  /**
+   * Stages whose outputs live elsewhere (a sharded run's gather: ingest..segment are in the shards): passed over,
+   * and the stage after them is taken as it is. Only with `from`; no stage run may read them.
+   */
+  absent?: readonly StageName[] | undefined;
   force?: boolean;
   options: RunOptions;
   log: Logger;
@@ -114,7 +121,7 @@ export async function runPipeline(req: RunRequest): Promise<StageOutcome[]> {
   if (order.join() !== STAGE_ORDER.join()) throw new Error(`stage registry out of order: ${order.join()}`);
   const pick = req.only ?? req.from;
   const startAt = pick ? order.indexOf(pick) : 0;
-  const endAt = req.only ? startAt : order.length - 1;
+  const endAt = req.only ? startAt : req.until ? order.indexOf(req.until) : order.length - 1;
 
   for (const stage of req.stages) for (const w of stage.warnings?.(config) ?? []) log.warn(w);
 
@@ -135,6 +142,7 @@ export async function runPipeline(req: RunRequest): Promise<StageOutcome[]> {
         seen.set(upstream.stage, { manifest: upstream, dir: upstreamDir! });
       }
       const stage = req.stages[i]!;
+      if (req.absent?.includes(stage.name)) continue;
       const stageDir = join(outDir, stage.name);
       const cacheLeftovers = await removeCacheLeftovers(stage.cacheDirs?.(config, outDir) ?? []);
       if (cacheLeftovers) log.info(`${stage.name.padEnd(8)} removed ${cacheLeftovers} temporary file(s) that interrupted runs left in its cache`);
@@ -150,7 +158,7 @@ export async function runPipeline(req: RunRequest): Promise<StageOutcome[]> {
         if (!existing) {
           throw new UserError(`Cannot start at ${pick}: the ${stage.name} stage has no complete output in ${outDir}; run without --from/--only first.`);
         }
-        if (existing.fingerprint !== fingerprint) log.warn(`${stage.name} output in ${outDir} is out of date with the config; using it anyway because of --${req.only ? 'only' : 'from'}.`);
+        if (existing.fingerprint !== fingerprint && !req.absent) log.warn(`${stage.name} output in ${outDir} is out of date with the config; using it anyway because of --${req.only ? 'only' : 'from'}.`);
         upstream = existing;
         upstreamDir = stageDir;
         req.status?.finish(stage.name);

@@ -1,8 +1,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SftRow, SCHEMA_VERSION, type PipelineConfig, type PipelineRecord } from '../../../schemas/index.js';
+import { SftRow, SCHEMA_VERSION, type OutputFile, type PipelineConfig, type PipelineRecord, type StageManifest } from '../../../schemas/index.js';
 import type { Stage } from '../../runner/stage.js';
 import { ShardWriter } from '../../io/parquet/shard-writer.js';
+import { BucketedShards } from './buckets.js';
 import { SFT_COLUMNS, SFT_PARQUET_SCHEMA } from '../../io/parquet/sft-schema.js';
 import { PACKAGE_VERSION } from '../../runner/version.js';
 import { afterSubmit } from '../../core/training-text.js';
@@ -12,7 +13,7 @@ import { hfFeatures } from './features.js';
 import { readLineage } from './lineage.js';
 
 /** The card shows the pipeline's name and description, so they are part of export's fingerprint. */
-const exportSlice = (config: PipelineConfig) => ({ ...config.export, dataset: { name: config.name, description: config.description ?? null } });
+export const exportSlice = (config: PipelineConfig) => ({ ...config.export, dataset: { name: config.name, description: config.description ?? null } });
 
 /** Why a record cannot become a row, or null. A failed or unknown run without a segment would train nothing, or worse. */
 function unexportable(record: PipelineRecord): { reason: string; message: string } | null {
@@ -46,20 +47,38 @@ function tallyRow(t: ExportTally, record: PipelineRecord, row: SftRow): void {
 
 }
 
+/** The dataset card of an export: from a single process's counts, or a gather's sums over the shards. */
+export function exportCard(config: PipelineConfig, shards: readonly OutputFile[], tally: ExportTally, lineage: readonly StageManifest[], dropped: Record<string, number>): string {
+  return renderCard({
+    name: config.name,
+    description: config.description ?? null,
+    packageVersion: PACKAGE_VERSION,
+    schemaVersion: SCHEMA_VERSION,
+    features: hfFeatures(SFT_PARQUET_SCHEMA),
+    shards,
+    tally,
+    lineage,
+    exportConfig: exportSlice(config),
+    exportDropped: dropped,
+    license: config.export.card.license,
+    language: config.export.card.language,
+  });
+}
+
 export const exportStage: Stage = {
   name: 'export',
   summary: 'Writes zstd Parquet SFT shards with per-message loss masks, a manifest and a dataset card.',
-  // 5: the card's axolotl snippet passes tools and reasoning (as formats/axolotl does).
-  version: '5',
+  // 6: rows go to files by task-hash bucket (export.shard.buckets), in input order within a bucket.
+  version: '6',
   reportsUpstreamRejects: true,
   configSlice: exportSlice,
   async run(ctx) {
     const cfg = ctx.config.export;
     const dataDir = join(ctx.dir, 'data');
     await mkdir(dataDir, { recursive: true });
-    const shards = new ShardWriter({
+    const shards = new BucketedShards(cfg.shard.buckets, (prefix) => new ShardWriter({
       dir: dataDir,
-      prefix: 'train',
+      prefix,
       schema: SFT_PARQUET_SCHEMA,
       columns: SFT_COLUMNS,
       maxRows: cfg.shard.max_rows,
@@ -72,7 +91,7 @@ export const exportStage: Stage = {
         { key: 'trajpipe.pipeline_version', value: PACKAGE_VERSION },
       ],
       createdBy: `trajpipe ${PACKAGE_VERSION} (hyparquet-writer)`,
-    });
+    }));
     const tally = emptyTally();
     const afterSubmitTally = { rows: 0, messages: 0, chars: 0 };
     const dropped: Record<string, number> = {};
@@ -104,30 +123,22 @@ export const exportStage: Stage = {
         afterSubmitTally.messages += after.messages;
         afterSubmitTally.chars += after.chars;
       }
-      await shards.write(row.data, approxRowBytes(row.data));
+      await shards.write(record.task_id, row.data, approxRowBytes(row.data));
     }
-    const outputs = await shards.close();
+    // A shard keeps its files under their bucket names; `trajpipe gather` numbers them over the whole run.
+    const outputs = ctx.config.shard ? await shards.closeBuckets() : await shards.close(dataDir);
     for (const out of outputs) ctx.addOutput({ ...out, path: `data/${out.path}` });
     ctx.setStat('trained_turns_by_outcome', Object.fromEntries(Object.entries(tally.byOutcome).map(([k, v]) => [k, v.trainedTurns])));
     ctx.setStat('failed_runs_recovered_turns', tally.failed.trainedTurns);
     // Text after the final submit: kept in the canonical records, not in the shards.
     ctx.setStat('after_submit_not_exported', afterSubmitTally);
+    // What the card is rendered from: a sharded run's gather sums these over the shards and renders the one card.
+    ctx.setStat('card_tally', tally);
+    ctx.setStat('card_dropped', dropped);
+    if (ctx.config.shard) return;
 
     // The card is not a registered output (validate reads every output as a shard); it is swapped into place with the folder.
-    const card = renderCard({
-      name: ctx.config.name,
-      description: ctx.config.description ?? null,
-      packageVersion: PACKAGE_VERSION,
-      schemaVersion: SCHEMA_VERSION,
-      features: hfFeatures(SFT_PARQUET_SCHEMA),
-      shards: outputs,
-      tally,
-      lineage: await readLineage(ctx.dir, ctx.upstream),
-      exportConfig: exportSlice(ctx.config),
-      exportDropped: dropped,
-      license: cfg.card.license,
-      language: cfg.card.language,
-    });
+    const card = exportCard(ctx.config, outputs, tally, await readLineage(ctx.dir, ctx.upstream), dropped);
     await writeFile(join(ctx.dir, 'README.md'), card);
   },
 };
