@@ -227,5 +227,12 @@ compare_stage() { # every file byte for byte, except the manifest, whose timings
   ' "$state/single/$stage/manifest.json" "$state/sharded/$stage/manifest.json" || fail "$stage/manifest.json: outputs differ"
 }
 compare_stage export
-files=$(cd "$state/single/export" && find . -type f | wc -l)
-say "PASSED: export/ of $shards Slurm shards (one task requeued mid-run) is byte-identical to the single-process run ($files files); $(($(date +%s) - t0)) s in all"
+compared="export/"
+# The stages gather runs after export (tokenize, formats), where the pipeline has them.
+for stage in tokenize formats; do
+  [ -d "$state/single/$stage" ] || continue
+  compare_stage "$stage"
+  compared="$compared $stage/"
+done
+files=$(cd "$state/single" && find $compared -type f | wc -l)
+say "PASSED: $compared of $shards Slurm shards (one task requeued mid-run) byte-identical to the single-process run ($files files); $(($(date +%s) - t0)) s in all"
