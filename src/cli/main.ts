@@ -183,6 +183,7 @@ async function main(argv: string[]): Promise<number> {
           .option('out', { alias: 'o', type: 'string', describe: 'The run folder the shards ran with --out.' })
           .option('shards', { type: 'number', demandOption: true, describe: 'How many shards the run has (N of --shard I/N).' })
           .option('set', { type: 'string', array: true, describe: 'KEY=VALUE override, as given to the shards.' })
+          .option('input', { alias: 'i', type: 'string', array: true, describe: 'Accepted and unused (the shards read the inputs), so one argument list serves every phase.' })
           .option('quiet', { alias: 'q', type: 'boolean', default: false }),
       async (a) => {
         const { config, runDir, log } = await shardCommandSetup(a.pipeline, a.out, a.set, a.shards, a.quiet);
@@ -198,6 +199,7 @@ async function main(argv: string[]): Promise<number> {
           .option('out', { alias: 'o', type: 'string', describe: 'The run folder the shards ran with --out.' })
           .option('shards', { type: 'number', demandOption: true, describe: 'How many shards the run has.' })
           .option('set', { type: 'string', array: true, describe: 'KEY=VALUE override, as given to the shards.' })
+          .option('input', { alias: 'i', type: 'string', array: true, describe: 'Accepted and unused (the shards read the inputs), so one argument list serves every phase.' })
           .option('quiet', { alias: 'q', type: 'boolean', default: false }),
       async (a) => {
         const { config, runDir, log } = await shardCommandSetup(a.pipeline, a.out, a.set, a.shards, a.quiet);
