@@ -1,3 +1,4 @@
+import { encodeGroup } from '../io/parquet/encode-group.js';
 import { answerLengthTask } from '../stages/filter/length.js';
 
 /**
@@ -7,6 +8,7 @@ import { answerLengthTask } from '../stages/filter/length.js';
  */
 const TASKS = {
   'filter.length': answerLengthTask,
+  'parquet.encode-group': encodeGroup,
 } satisfies Record<string, (input: never) => unknown>;
 
 export type Tasks = typeof TASKS;

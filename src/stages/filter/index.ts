@@ -131,6 +131,7 @@ async function runFilter(ctx: StageContext): Promise<void> {
   const pool = sharedPool(ctx.config.runner.workers);
   const rules = await buildRules(ctx.config, (bench) => ctx.setStat('benchmark_ids', bench.counts), pool);
   const stats = emptyRuleStats(ctx.config);
+  ctx.setStat('worker_threads', pool.threads);
   for await (const { record, hit } of judged(ctx, rules, pool, stats)) {
     if (!hit) {
       ctx.count('kept_by_outcome', record.outcome.resolved === true ? 'resolved' : record.outcome.resolved === false ? 'failed' : 'unknown');
