@@ -83,8 +83,13 @@ export class ShardWriter {
     const pool = this.opts.pool;
     if (pool && pool.threads > 0) {
       const { schema, columns, zstdLevel } = this.opts;
-      this.encoding.push(pool.run('parquet.encode-group', { schema, columns, rows: this.group, zstdLevel }));
-      this.encoding.at(-1)!.catch(() => {}); // awaited in order by drain; not unhandled meanwhile
+      const rows = this.group;
+      const which = `a row group of ${this.file} (${rows.length} rows from ${String(rows[0]?.['id'])})`;
+      const encoded = pool.run('parquet.encode-group', { schema, columns, rows, zstdLevel }).catch((err: unknown) => {
+        throw new Error(`encoding ${which} in a worker: ${(err as Error).message}`, { cause: err });
+      });
+      encoded.catch(() => {}); // awaited in order by drain; not unhandled meanwhile
+      this.encoding.push(encoded);
       this.group = [];
       this.groupBytes = 0;
       // One group per thread plus one queued: every thread busy, at most threads + 1 groups held.

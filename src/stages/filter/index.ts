@@ -108,13 +108,10 @@ async function* judged(ctx: StageContext, rules: readonly FilterRule[], pool: Ta
     for await (const record of ctx.records()) yield { record, hit: applyRules(rules, record, stats) };
     return;
   }
-  const checked = orderedMap(ctx.records(), async (record) => {
-    try {
-      return { record, ...(await firstHit(rules, record)) };
-    } catch (err) {
-      throw new Error(`filter: ${record.source.file} record ${record.source.record} (run ${record.id}): ${(err as Error).message}`, { cause: err });
-    }
-  }, pool.window);
+  const checked = orderedMap(ctx.records(), async (record) => ({ record, ...(await firstHit(rules, record)) }), {
+    window: pool.window,
+    name: (record) => `filter: ${record.source.file} record ${record.source.record} (run ${record.id})`,
+  });
   for await (const { record, tried, hit } of checked) {
     tally(stats, tried, hit);
     yield { record, hit };

@@ -65,7 +65,7 @@ export type LengthAnswer =
   | null;
 
 /** The max_steps verdict, or the question for the token limits (null: nothing needs counting). */
-function ask(cfg: LengthConfig, record: PipelineRecord): { verdict: Verdict } | { question: LengthQuestion | null } {
+export function lengthQuestion(cfg: LengthConfig, record: PipelineRecord): { verdict: Verdict } | { question: LengthQuestion | null } {
   // Only training text counts: what follows the final submit (a diff echoed back, a `git diff` the
   // harness printed) is never exported, so it cannot make a run too long to train on.
   const upTo = trainingMessageCount(record);
@@ -140,14 +140,14 @@ export function lengthRule(cfg: LengthConfig, counter: TokenCounter, workers?: {
     name: 'length',
     applyTo: cfg.apply_to,
     check(record) {
-      const asked = ask(cfg, record);
+      const asked = lengthQuestion(cfg, record);
       if ('verdict' in asked) return asked.verdict;
       return asked.question ? verdictOf(cfg, counter.name, answerLength(counter, asked.question)) : null;
     },
     checkAsync:
       workers && workers.pool.threads > 0
         ? async (record) => {
-            const asked = ask(cfg, record);
+            const asked = lengthQuestion(cfg, record);
             if ('verdict' in asked) return asked.verdict;
             if (!asked.question) return null;
             const answer = await workers.pool.run('filter.length', { tokenizer: workers.tokenizer, question: asked.question });
