@@ -49,7 +49,7 @@ describe('worker pool', () => {
     const write = async (p: TaskPool | undefined) => {
       const dir = await tempDir();
       const w = new ShardWriter({
-        dir, prefix: 'train', schema: SFT_PARQUET_SCHEMA, columns: SFT_COLUMNS, maxRows: 7, targetBytes: 1e9, rowGroupRows: 2,
+        dir, prefix: 'train', schema: SFT_PARQUET_SCHEMA, columns: SFT_COLUMNS, maxRows: 3, targetBytes: 1e9, rowGroupRows: 2,
         rowGroupBytes: 64 << 20, zstdLevel: 3, kvMetadata: [{ key: 'k', value: 'v' }], createdBy: 'test', pool: p,
       });
       for (const r of rows) await w.write(r, approxRowBytes(r));
