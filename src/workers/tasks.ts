@@ -1,5 +1,6 @@
 import { encodeGroup } from '../io/parquet/encode-group.js';
 import { answerLengthTask } from '../stages/filter/length.js';
+import { statementSignatures } from './minhash.js';
 
 /**
  * Every task a worker thread can run, by name. Inputs and outputs are strings, numbers and byte arrays
@@ -9,6 +10,7 @@ import { answerLengthTask } from '../stages/filter/length.js';
 const TASKS = {
   'filter.length': answerLengthTask,
   'parquet.encode-group': encodeGroup,
+  'dedup.signatures': statementSignatures,
 } satisfies Record<string, (input: never) => unknown>;
 
 export type Tasks = typeof TASKS;

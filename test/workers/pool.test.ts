@@ -10,6 +10,9 @@ import { toSftRow, approxRowBytes } from '../../src/stages/export/rows.js';
 import { answerLength, lengthQuestion } from '../../src/stages/filter/length.js';
 import { loadTokenCounter } from '../../src/core/tokenizer.js';
 import { createPool, type TaskPool } from '../../src/workers/pool.js';
+import { signaturesInPool } from '../../src/workers/minhash.js';
+import { MinHasher, shingles } from '../../src/stages/dedup/minhash.js';
+import { normalizeStatement, statementWords } from '../../src/stages/dedup/normalize.js';
 import { synthesizeCorpus } from '../../bench/synth.js';
 import { ROOT, tempDir } from '../helpers/cli.js';
 
@@ -67,6 +70,15 @@ describe('worker pool', () => {
     const bad = { kind: 'huggingface' as const, path: '/nonexistent/tokenizer' };
     await expect(pool.run('filter.length', { tokenizer: bad, question: { maxObservationTokens: 1, observations: [{ step: 0, text: 'x y' }], maxTokens: null, conversation: null } })).rejects.toThrow(/tokenizer\.path/);
     expect(await pool.run('filter.length', { tokenizer: config.tokenizer, question: { maxObservationTokens: 1, observations: [{ step: 4, text: 'hello world' }], maxTokens: null, conversation: null } })).toEqual({ kind: 'observation', step: 4, tokens: 2 });
+  }, 60_000);
+
+  it('computes MinHash signatures in workers exactly as dedup does', async () => {
+    const statements = ['Fix the parser: it crashes on empty input.', 'fix the PARSER, it crashes on empty input', ''].map(normalizeStatement);
+    const got = await signaturesInPool(pool, { numPerm: 64, seed: 5, shingleSize: 3, statements });
+    const hasher = new MinHasher(64, 5);
+    expect(got).toEqual(statements.map((s) => hasher.signature(shingles(statementWords(s), 3))));
+    expect(got[0]).toBeInstanceOf(Uint32Array);
+    expect(got[2]).toBeNull();
   }, 60_000);
 
   it('refuses tasks once closed', async () => {
