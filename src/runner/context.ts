@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { PipelineRecord, type OutputFile, type PipelineConfig, type StageManifest, type StageName } from '../../schemas/index.js';
 import { readLines, JsonlWriter } from '../io/jsonl.js';
 import { PartWriter } from './parts.js';
+import type { RecordChannel } from './channel.js';
 import type { Progress } from './progress.js';
 import type { Logger } from './log.js';
 import type { RejectInput, RunOptions, StageContext } from './stage.js';
@@ -14,6 +15,14 @@ interface ContextInit {
   inputFiles: string[];
   upstream: StageManifest | null;
   upstreamDir: string | null;
+  /**
+   * Set when the upstream stage runs at the same time in this process: its records arrive through the
+   * channel (the first call of records()), and `done` gives its folder once it is complete (later calls
+   * read that folder; the manifest of this stage waits for it).
+   */
+  feed?: { channel: RecordChannel; done: Promise<{ manifest: StageManifest; dir: string }> };
+  /** The next stage reads this one's records from here while both run. */
+  downstream?: RecordChannel;
   /** The stages this one declared in readsStages (when it did; then records() is refused). */
   reads?: ReadonlyMap<StageName, { manifest: StageManifest; dir: string }>;
   log: Logger;
@@ -27,7 +36,6 @@ export class RunningStage implements StageContext {
   readonly options: RunOptions;
   readonly dir: string;
   readonly inputFiles: readonly string[];
-  readonly upstream: StageManifest | null;
   readonly log: Logger;
 
   recordsIn = 0;
@@ -37,7 +45,11 @@ export class RunningStage implements StageContext {
   private readonly extraOutputs: OutputFile[] = [];
   private readonly parts: PartWriter;
   private rejects: JsonlWriter | null = null;
-  private readonly upstreamDir: string | null;
+  private upstreamManifest: StageManifest | null;
+  private upstreamDir: string | null;
+  private readonly feed: ContextInit['feed'] | null;
+  private feedUsed = false;
+  private readonly downstream: RecordChannel | null;
   private readonly reads: ReadonlyMap<StageName, { manifest: StageManifest; dir: string }> | null;
   private readonly progress: Progress;
   /** The line each upstream record was read from: a record emitted unchanged is written back as read. */
@@ -49,12 +61,27 @@ export class RunningStage implements StageContext {
     this.options = init.options;
     this.dir = init.dir;
     this.inputFiles = init.inputFiles;
-    this.upstream = init.upstream;
+    this.upstreamManifest = init.upstream;
     this.upstreamDir = init.upstreamDir;
+    this.feed = init.feed ?? null;
+    this.downstream = init.downstream ?? null;
     this.reads = init.reads && init.reads.size ? init.reads : null;
     this.log = init.log;
     this.progress = init.progress;
     this.parts = new PartWriter(init.dir, init.config.runner.part_max_records, init.config.runner.part_max_bytes);
+  }
+
+  /** The previous stage's manifest; null for ingest, and while an upstream running beside this stage is not complete. */
+  get upstream(): StageManifest | null {
+    return this.upstreamManifest;
+  }
+
+  /** Waits until the upstream stage running beside this one is complete (its manifest written, its folder in place). */
+  async upstreamComplete(): Promise<void> {
+    if (!this.feed || this.upstreamManifest) return;
+    const done = await this.feed.done;
+    this.upstreamManifest = done.manifest;
+    this.upstreamDir = done.dir;
   }
 
   get droppedTotal(): number {
@@ -67,6 +94,18 @@ export class RunningStage implements StageContext {
 
   async *records(opts: { count?: boolean } = {}): AsyncGenerator<PipelineRecord> {
     const count = opts.count ?? true;
+    if (this.feed && !this.feedUsed) {
+      // The first pass reads the records as the upstream stage emits them: no file read, no JSON.parse.
+      this.feedUsed = true;
+      for await (const { record, line } of this.feed.channel.drain()) {
+        if (count) this.countIn();
+        this.rawLines.set(record, line);
+        yield record;
+      }
+      await this.upstreamComplete();
+      return;
+    }
+    await this.upstreamComplete();
     if (!this.upstream || !this.upstreamDir) throw new Error(`stage ${this.name} has no upstream stage to read from`);
     // Its fingerprint does not cover the upstream's records, so reading them would go stale unnoticed.
     if (this.reads) throw new Error(`stage ${this.name} declares readsStages, so its fingerprint does not cover its upstream's records`);
@@ -103,6 +142,7 @@ export class RunningStage implements StageContext {
       await this.parts.writeLine(raw);
       this.recordsOut++;
       this.tick();
+      await this.downstream?.push({ record, line: raw });
       return;
     }
     const parsed = PipelineRecord.safeParse(record);
@@ -118,9 +158,11 @@ export class RunningStage implements StageContext {
       });
       return;
     }
-    await this.parts.write(parsed.data);
+    const line = JSON.stringify(parsed.data);
+    await this.parts.writeLine(line);
     this.recordsOut++;
     this.tick();
+    if (this.downstream) await this.downstream.push({ record: deepFreeze(parsed.data), line });
   }
 
   async reject(r: RejectInput): Promise<void> {
@@ -167,6 +209,7 @@ export class RunningStage implements StageContext {
 
   /** Closes every file; returns the outputs in a stable order (parts first, then the stage's own). */
   async finish(): Promise<OutputFile[]> {
+    this.downstream?.end();
     const parts = await this.parts.close();
     if (this.rejects) await this.rejects.close();
     this.progress.stop();

@@ -72,6 +72,13 @@ export interface Stage {
    */
   readonly readsStages?: readonly StageName[];
   /**
+   * Set by a stage that reads its upstream only through ctx.records(), in order. When its upstream runs in
+   * the same run and this stage must run too, the frame starts both at once and hands the records over in
+   * memory (the first records() call); a second records() call (dedup's second pass) reads the upstream's
+   * folder once it is complete. ctx.upstream is null until then. The stage's folder is the same either way.
+   */
+  readonly streamsUpstream?: boolean;
+  /**
    * For the first stage: files it reads besides the inputs (outcome files found beside the runs).
    * They are fingerprinted like inputs, so changing one reruns the stage.
    */

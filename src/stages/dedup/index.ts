@@ -107,6 +107,7 @@ export const dedupStage: Stage = {
   name: 'dedup',
   summary: 'Removes exact and near-duplicate tasks and runs (MinHash LSH, optional embeddings), and caps runs per task.',
   version: '1',
+  streamsUpstream: true,
   configSlice: dedupSlice,
   cacheDirs: (config) => [resolve(config.dedup.semantic.cache_dir)],
   run: (ctx) => (ctx.config.dedup.enabled ? runDedup(ctx) : passThrough(ctx)),

@@ -51,6 +51,7 @@ export const exportStage: Stage = {
   summary: 'Writes zstd Parquet SFT shards with per-message loss masks, a manifest and a dataset card.',
   // 5: the card's axolotl snippet passes tools and reasoning (as formats/axolotl does).
   version: '5',
+  streamsUpstream: true,
   reportsUpstreamRejects: true,
   configSlice: exportSlice,
   async run(ctx) {

@@ -48,6 +48,7 @@ export const labelStage: Stage = {
   name: 'label',
   summary: 'Estimates, per agent step, the hindsight probability that a failed run would still succeed.',
   version: '1',
+  streamsUpstream: true,
   configSlice: labelConfigSlice,
   cacheDirs: (config, outDir) => [resolveCacheDir(config.label.cache_dir, outDir)],
   dependencyFiles: (config) => (config.label.teacher.base_url && config.label.teacher.instructions_file ? [config.label.teacher.instructions_file] : []),

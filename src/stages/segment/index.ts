@@ -13,6 +13,7 @@ export const segmentStage: Stage = {
   summary: "Cuts each failed run's rising segment before its critical mistake; resolved runs are trained whole.",
   // 2: failed runs whose curve never falls or never moves are suspicious (dropped by default).
   version: '2',
+  streamsUpstream: true,
   configSlice: (config) => config.segment,
   async run(ctx) {
     const cfg = ctx.config.segment;
