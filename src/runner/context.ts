@@ -54,6 +54,8 @@ export class RunningStage implements StageContext {
   private readonly progress: Progress;
   /** The line each upstream record was read from: a record emitted unchanged is written back as read. */
   private readonly rawLines = new WeakMap<object, string>();
+  /** Records read and not yet emitted or rejected, by id: what a stage's `{ ...record, field }` was made from. */
+  private readonly inFlight = new Map<string, PipelineRecord>();
 
   constructor(init: ContextInit) {
     this.name = init.name;
@@ -100,6 +102,7 @@ export class RunningStage implements StageContext {
       for await (const { record, line } of this.feed.channel.drain()) {
         if (count) this.countIn();
         this.rawLines.set(record, line);
+        if (count) this.track(record);
         yield record;
       }
       await this.upstreamComplete();
@@ -129,6 +132,7 @@ export class RunningStage implements StageContext {
           continue;
         }
         this.rawLines.set(record, line.text);
+        if (count) this.track(record);
         yield record;
       }
     }
@@ -139,10 +143,19 @@ export class RunningStage implements StageContext {
     // its line is written back as is, saving a schema check and a JSON.stringify per record.
     const raw = this.rawLines.get(record);
     if (raw !== undefined) {
+      this.inFlight.delete(record.id);
       await this.parts.writeLine(raw);
       this.recordsOut++;
       this.tick();
       await this.downstream?.push({ record, line: raw });
+      return;
+    }
+    const extended = this.extension(record);
+    if (extended) {
+      await this.parts.writeLine(extended.line);
+      this.recordsOut++;
+      this.tick();
+      if (this.downstream) await this.downstream.push({ record: deepFreeze(extended.record), line: extended.line });
       return;
     }
     const parsed = PipelineRecord.safeParse(record);
@@ -165,7 +178,45 @@ export class RunningStage implements StageContext {
     if (this.downstream) await this.downstream.push({ record: deepFreeze(parsed.data), line });
   }
 
+  private track(record: PipelineRecord): void {
+    this.inFlight.set(record.id, record);
+    // Bounded whatever a stage does: the oldest entry goes (its record then takes the full path).
+    if (this.inFlight.size > 4096) this.inFlight.delete(this.inFlight.keys().next().value!);
+  }
+
+  /**
+   * A record made as `{ ...upstreamRecord, field: value }` (label's values, segment's segment): the
+   * upstream part was validated and serialised when it was written, so only the new fields are validated,
+   * and the line is the upstream line with them appended. The bytes are those of JSON.stringify of the
+   * validated whole (the same keys in the same order, and zod changes nothing of a valid record: the
+   * schemas have no defaults or transforms); anything else takes the full path.
+   */
+  private extension(record: PipelineRecord): { record: PipelineRecord; line: string } | null {
+    const base = this.inFlight.get(record.id);
+    if (!base) return null;
+    const raw = this.rawLines.get(base);
+    if (raw === undefined || !raw.endsWith('}')) return null;
+    const keys = Object.keys(record);
+    const baseKeys = Object.keys(base);
+    if (keys.length <= baseKeys.length) return null;
+    const r = record as unknown as Record<string, unknown>;
+    const b = base as unknown as Record<string, unknown>;
+    for (let i = 0; i < baseKeys.length; i++) if (keys[i] !== baseKeys[i] || r[baseKeys[i]!] !== b[baseKeys[i]!]) return null;
+    const shape = PipelineRecord.shape as Record<string, { safeParse(v: unknown): { success: boolean; data?: unknown } }>;
+    const out: Record<string, unknown> = { ...b };
+    let tail = '';
+    for (const k of keys.slice(baseKeys.length)) {
+      const field = Object.hasOwn(shape, k) ? shape[k]!.safeParse(r[k]) : null;
+      if (!field?.success) return null; // the full path rejects it with the schema's message
+      out[k] = field.data;
+      if (field.data !== undefined) tail += `,${JSON.stringify(k)}:${JSON.stringify(field.data)}`;
+    }
+    this.inFlight.delete(record.id);
+    return { record: out as PipelineRecord, line: raw.slice(0, -1) + tail + '}' };
+  }
+
   async reject(r: RejectInput): Promise<void> {
+    if (r.id) this.inFlight.delete(r.id);
     if (!this.rejects) this.rejects = await JsonlWriter.create(join(this.dir, 'rejects.jsonl'));
     await this.rejects.write({
       stage: this.name,
