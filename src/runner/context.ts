@@ -1,8 +1,9 @@
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { PipelineRecord, type OutputFile, type PipelineConfig, type StageManifest, type StageName } from '../../schemas/index.js';
 import { readLines, JsonlWriter } from '../io/jsonl.js';
 import { PartWriter } from './parts.js';
 import type { RecordChannel } from './channel.js';
+import { MeasurementStore } from './measurements.js';
 import type { Progress } from './progress.js';
 import type { Logger } from './log.js';
 import type { RejectInput, RunOptions, StageContext } from './stage.js';
@@ -249,6 +250,19 @@ export class RunningStage implements StageContext {
     return folder;
   }
 
+  private readonly stores = new Map<string, MeasurementStore>();
+
+  async measurements(kind: string): Promise<MeasurementStore> {
+    let store = this.stores.get(kind);
+    if (!store) {
+      // The stage writes into <out>/.<stage>.partial-*, so its parent is the run's output folder.
+      store = new MeasurementStore(join(dirname(this.dir), 'cache', 'measurements'), this.name, kind);
+      this.stores.set(kind, store);
+      await store.load();
+    }
+    return store;
+  }
+
   count(group: string, key: string, n = 1): void {
     const g = (this.stats[group] ??= {}) as Record<string, number>;
     g[key] = (g[key] ?? 0) + n;
@@ -261,6 +275,7 @@ export class RunningStage implements StageContext {
   /** Closes every file; returns the outputs in a stable order (parts first, then the stage's own). */
   async finish(): Promise<OutputFile[]> {
     this.downstream?.end();
+    for (const store of this.stores.values()) await store.save();
     const parts = await this.parts.close();
     if (this.rejects) await this.rejects.close();
     this.progress.stop();

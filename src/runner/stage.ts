@@ -1,5 +1,6 @@
 import type { PipelineConfig, PipelineRecord, Reject, StageManifest, StageName, OutputFile } from '../../schemas/index.js';
 import type { Logger } from './log.js';
+import type { MeasurementStore } from './measurements.js';
 
 /** Options from the command line that are not pipeline config (they never change a stage's output). */
 export interface RunOptions {
@@ -44,6 +45,11 @@ export interface StageContext {
    * hashed) and its folder. Reading a stage through this, never by guessing a path, keeps the two in step.
    */
   readStage(name: StageName): { manifest: StageManifest; dir: string };
+  /**
+   * A store of per-record measurements kept across runs (`src/runner/measurements.ts`): `kind` names what
+   * is measured and its version. Saved when the stage completes; optional for contexts made by hand.
+   */
+  measurements?(kind: string): Promise<MeasurementStore>;
   /** Stage-specific counter in the manifest's stats, e.g. count('per_harness', 'swe-agent'). */
   count(group: string, key: string, n?: number): void;
   /** Stage-specific value in the manifest's stats. */
