@@ -15,6 +15,13 @@ export const RunnerConfig = z
   .object({
     part_max_records: z.number().int().positive().default(10_000).describe('Records per intermediate part file.'),
     part_max_bytes: z.number().int().positive().default(512 * 1024 * 1024).describe('Bytes per intermediate part file.'),
+    workers: z
+      .number()
+      .int()
+      .nonnegative()
+      .nullable()
+      .default(null)
+      .describe('Worker threads for per-record CPU work (token counting, Parquet encoding and zstd); null: one per core (os.availableParallelism()); 0 or 1: all in the main thread. Never changes any output, so no fingerprint holds it.'),
   })
   .strict();
 

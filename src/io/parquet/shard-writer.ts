@@ -6,6 +6,8 @@ import { ParquetWriter, fileWriter } from 'hyparquet-writer';
 import type { SchemaElement } from 'hyparquet';
 import type { OutputFile } from '../../../schemas/index.js';
 import { zstdCompressor } from './zstd.js';
+import type { TaskPool } from '../../workers/pool.js';
+import { appendGroup, type EncodedGroup } from './encode-group.js';
 
 export interface ShardOptions {
   dir: string;
@@ -21,6 +23,8 @@ export interface ShardOptions {
   zstdLevel: number;
   kvMetadata: { key: string; value: string }[];
   createdBy: string;
+  /** With threads, row groups are encoded and compressed in workers, a few at once, and appended in order. */
+  pool?: TaskPool;
 }
 
 async function sha256File(path: string): Promise<string> {
@@ -42,6 +46,8 @@ export class ShardWriter {
   private shardRows = 0;
   private shardBytes = 0;
   private readonly finished: { tmp: string; rows: number }[] = [];
+  /** Groups being encoded in workers, oldest first; each holds its rows until done, so few are kept in flight. */
+  private readonly encoding: Promise<EncodedGroup>[] = [];
 
   constructor(private readonly opts: ShardOptions) {}
 
@@ -54,7 +60,7 @@ export class ShardWriter {
     this.groupBytes += approxBytes;
     this.shardRows++;
     this.shardBytes += approxBytes;
-    if (this.group.length >= this.opts.rowGroupRows || this.groupBytes >= this.opts.rowGroupBytes) this.flushGroup();
+    if (this.group.length >= this.opts.rowGroupRows || this.groupBytes >= this.opts.rowGroupBytes) await this.flushGroup();
   }
 
   private async openShard(): Promise<void> {
@@ -72,17 +78,39 @@ export class ShardWriter {
     this.shardBytes = 0;
   }
 
-  private flushGroup(): void {
+  private async flushGroup(): Promise<void> {
     if (!this.writer || this.group.length === 0) return;
+    const pool = this.opts.pool;
+    if (pool && pool.threads > 0) {
+      const { schema, columns, zstdLevel } = this.opts;
+      const rows = this.group;
+      const which = `a row group of ${this.file} (${rows.length} rows from ${String(rows[0]?.['id'])})`;
+      const encoded = pool.run('parquet.encode-group', { schema, columns, rows, zstdLevel }).catch((err: unknown) => {
+        throw new Error(`encoding ${which} in a worker: ${(err as Error).message}`, { cause: err });
+      });
+      encoded.catch(() => {}); // awaited in order by drain; not unhandled meanwhile
+      this.encoding.push(encoded);
+      this.group = [];
+      this.groupBytes = 0;
+      // One group per thread plus one queued: every thread busy, at most threads + 1 groups held.
+      await this.drain(pool.threads + 1);
+      return;
+    }
     const columnData = this.opts.columns.map((name) => ({ name, data: this.group.map((r) => r[name]) }));
     this.writer.write({ columnData: columnData as never, rowGroupSize: this.group.length });
     this.group = [];
     this.groupBytes = 0;
   }
 
+  /** Appends finished groups, in order, until at most `keep` are still encoding. */
+  private async drain(keep: number): Promise<void> {
+    while (this.encoding.length > keep) appendGroup(this.writer!, await this.encoding.shift()!);
+  }
+
   private async closeShard(): Promise<void> {
     if (!this.writer || !this.file) return;
-    this.flushGroup();
+    await this.flushGroup();
+    await this.drain(0);
     await this.writer.finish();
     this.finished.push({ tmp: this.file, rows: this.shardRows });
     this.writer = null;

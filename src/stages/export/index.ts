@@ -10,6 +10,7 @@ import { toSftRow, approxRowBytes, exportedMessageCount } from './rows.js';
 import { emptyTally, renderCard, type ExportTally } from './card.js';
 import { hfFeatures } from './features.js';
 import { readLineage } from './lineage.js';
+import { sharedPool } from '../../workers/pool.js';
 
 /** The card shows the pipeline's name and description, so they are part of export's fingerprint. */
 const exportSlice = (config: PipelineConfig) => ({ ...config.export, dataset: { name: config.name, description: config.description ?? null } });
@@ -73,7 +74,9 @@ export const exportStage: Stage = {
         { key: 'trajpipe.pipeline_version', value: PACKAGE_VERSION },
       ],
       createdBy: `trajpipe ${PACKAGE_VERSION} (hyparquet-writer)`,
+      pool: sharedPool(ctx.config.runner.workers),
     });
+    ctx.setStat('worker_threads', sharedPool(ctx.config.runner.workers).threads);
     const tally = emptyTally();
     const afterSubmitTally = { rows: 0, messages: 0, chars: 0 };
     const dropped: Record<string, number> = {};

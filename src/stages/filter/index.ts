@@ -1,6 +1,8 @@
 import type { PipelineConfig, PipelineRecord } from '../../../schemas/index.js';
 import type { Stage, StageContext } from '../../runner/stage.js';
 import { loadTokenCounter } from '../../core/tokenizer.js';
+import { orderedMap } from '../../workers/ordered.js';
+import { sharedPool, type TaskPool } from '../../workers/pool.js';
 import { passThrough } from '../passthrough.js';
 import { benchmarkSources, decontaminationWarning, loadBenchmarks, type Benchmarks } from './benchmarks.js';
 import { decontaminateRule } from './decontaminate.js';
@@ -16,7 +18,7 @@ import { unfinishedRule } from './unfinished.js';
  * Infrastructure comes before malformed and unfinished: a run killed by a RetryError often also
  * looks unfinished, and it must be reported as the environment's failure, not the agent's.
  */
-export async function buildRules(config: PipelineConfig, loaded?: (bench: Benchmarks) => void): Promise<FilterRule[]> {
+export async function buildRules(config: PipelineConfig, loaded?: (bench: Benchmarks) => void, pool?: TaskPool): Promise<FilterRule[]> {
   const f = config.filter;
   const rules: FilterRule[] = [];
   for (const name of RULE_NAMES) {
@@ -38,7 +40,7 @@ export async function buildRules(config: PipelineConfig, loaded?: (bench: Benchm
         rules.push(unfinishedRule(f.unfinished));
         break;
       case 'length':
-        rules.push(lengthRule(f.length, await loadTokenCounter(config.tokenizer)));
+        rules.push(lengthRule(f.length, await loadTokenCounter(config.tokenizer), pool && { pool, tokenizer: config.tokenizer }));
         break;
       case 'loops':
         rules.push(loopsRule(f.loops));
@@ -56,21 +58,64 @@ export interface RuleStats {
   reasons: Record<string, number>;
 }
 
-/** Runs the rules over one record, counting what each rule looked at and dropped. */
-export function applyRules(rules: readonly FilterRule[], record: PipelineRecord, stats: Record<string, RuleStats>): { rule: RuleName; verdict: Verdict } | null {
+type Hit = { rule: RuleName; verdict: Verdict } | null;
+
+/** The first rule that drops the record, and the rules tried up to it; stats are counted by the caller, in input order. */
+async function firstHit(rules: readonly FilterRule[], record: PipelineRecord): Promise<{ tried: RuleName[]; hit: Hit }> {
   const failed = isFailed(record);
+  const tried: RuleName[] = [];
   for (const rule of rules) {
     if (rule.applyTo === 'failed' && !failed) continue;
-    const s = stats[rule.name]!;
-    s.checked++;
+    tried.push(rule.name);
+    const verdict = rule.checkAsync ? await rule.checkAsync(record) : rule.check(record);
+    if (verdict) return { tried, hit: { rule: rule.name, verdict } };
+  }
+  return { tried, hit: null };
+}
+
+function tally(stats: Record<string, RuleStats>, tried: readonly RuleName[], hit: Hit): void {
+  for (const name of tried) stats[name]!.checked++;
+  if (!hit) return;
+  const s = stats[hit.rule]!;
+  s.dropped++;
+  s.reasons[hit.verdict.reason] = (s.reasons[hit.verdict.reason] ?? 0) + 1;
+}
+
+/** Runs the rules over one record, counting what each rule looked at and dropped. */
+export function applyRules(rules: readonly FilterRule[], record: PipelineRecord, stats: Record<string, RuleStats>): Hit {
+  const failed = isFailed(record);
+  const tried: RuleName[] = [];
+  let hit: Hit = null;
+  for (const rule of rules) {
+    if (rule.applyTo === 'failed' && !failed) continue;
+    tried.push(rule.name);
     const verdict = rule.check(record);
     if (verdict) {
-      s.dropped++;
-      s.reasons[verdict.reason] = (s.reasons[verdict.reason] ?? 0) + 1;
-      return { rule: rule.name, verdict };
+      hit = { rule: rule.name, verdict };
+      break;
     }
   }
-  return null;
+  tally(stats, tried, hit);
+  return hit;
+}
+
+/**
+ * The records with their verdicts, in input order. With worker threads, several records are checked at
+ * once (their token counting runs in the pool); stats are still counted one record at a time, in order.
+ */
+async function* judged(ctx: StageContext, rules: readonly FilterRule[], pool: TaskPool, stats: Record<string, RuleStats>): AsyncGenerator<{ record: PipelineRecord; hit: Hit }> {
+  if (pool.threads === 0) {
+    for await (const record of ctx.records()) yield { record, hit: applyRules(rules, record, stats) };
+    return;
+  }
+  const checked = orderedMap(ctx.records(), async (record) => ({ record, ...(await firstHit(rules, record)) }), {
+    window: pool.window,
+    name: (record) => `filter: ${record.source.file} record ${record.source.record} (run ${record.id})`,
+  });
+  for await (const { record, tried, hit } of checked) {
+    tally(stats, tried, hit);
+    yield { record, hit };
+  }
 }
 
 export function emptyRuleStats(config: PipelineConfig): Record<string, RuleStats> {
@@ -80,10 +125,11 @@ export function emptyRuleStats(config: PipelineConfig): Record<string, RuleStats
 }
 
 async function runFilter(ctx: StageContext): Promise<void> {
-  const rules = await buildRules(ctx.config, (bench) => ctx.setStat('benchmark_ids', bench.counts));
+  const pool = sharedPool(ctx.config.runner.workers);
+  const rules = await buildRules(ctx.config, (bench) => ctx.setStat('benchmark_ids', bench.counts), pool);
   const stats = emptyRuleStats(ctx.config);
-  for await (const record of ctx.records()) {
-    const hit = applyRules(rules, record, stats);
+  ctx.setStat('worker_threads', pool.threads);
+  for await (const { record, hit } of judged(ctx, rules, pool, stats)) {
     if (!hit) {
       ctx.count('kept_by_outcome', record.outcome.resolved === true ? 'resolved' : record.outcome.resolved === false ? 'failed' : 'unknown');
       await ctx.emit(record);

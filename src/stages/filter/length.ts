@@ -1,9 +1,11 @@
 import { Buffer } from 'node:buffer';
 import type { LengthConfig } from '../../../schemas/config/filter.js';
-import type { Message } from '../../../schemas/index.js';
-import { countMessageTokens, PER_MESSAGE_OVERHEAD, type TokenCounter } from '../../core/tokenizer.js';
+import type { TokenizerConfig } from '../../../schemas/config/tokenizer.js';
+import type { Message, PipelineRecord } from '../../../schemas/index.js';
+import { countMessageTokens, loadTokenCounter, PER_MESSAGE_OVERHEAD, type TokenCounter } from '../../core/tokenizer.js';
 import { trainingMessageCount } from '../../core/training-text.js';
-import { observationText, type FilterRule } from './rule.js';
+import type { TaskPool } from '../../workers/pool.js';
+import { observationText, type FilterRule, type Verdict } from './rule.js';
 
 /**
  * A token never covers less than one byte of text (plus one for a tokenizer's dummy prefix), so a
@@ -14,12 +16,19 @@ function tokenBound(text: string): number {
   return Buffer.byteLength(text, 'utf8') + 1;
 }
 
+/** The texts of one message that count, in countMessageTokens' order. */
+function messageTexts(m: Message): string[] {
+  const texts = [m.content];
+  if (m.reasoning_content) texts.push(m.reasoning_content);
+  for (const c of m.tool_calls ?? []) texts.push(c.function.name, c.function.arguments);
+  return texts;
+}
+
 function conversationBound(messages: readonly Message[]): number {
   let n = 0;
   for (const m of messages) {
-    n += PER_MESSAGE_OVERHEAD + tokenBound(m.content);
-    if (m.reasoning_content) n += tokenBound(m.reasoning_content);
-    for (const c of m.tool_calls ?? []) n += tokenBound(c.function.name) + tokenBound(c.function.arguments);
+    n += PER_MESSAGE_OVERHEAD;
+    for (const t of messageTexts(m)) n += tokenBound(t);
   }
   return n;
 }
@@ -37,49 +46,113 @@ export function countUntil(counter: TokenCounter, messages: readonly Message[], 
   return n;
 }
 
-export function lengthRule(cfg: LengthConfig, counter: TokenCounter): FilterRule {
+/**
+ * What the rule must count for one record, as plain strings: the observations that the byte bound
+ * cannot clear, and the conversation's texts when its bound is over the limit. Built in the main thread
+ * (cheap); counted where the pool says (the costly part), so a worker receives strings, not the record.
+ */
+export interface LengthQuestion {
+  maxObservationTokens: number | null;
+  observations: { step: number; text: string }[];
+  maxTokens: number | null;
+  /** Per message, its texts; null when the conversation's bound is within max_tokens. */
+  conversation: string[][] | null;
+}
+
+export type LengthAnswer =
+  | { kind: 'observation'; step: number; tokens: number }
+  | { kind: 'conversation'; tokens: number }
+  | null;
+
+/** The max_steps verdict, or the question for the token limits (null: nothing needs counting). */
+export function lengthQuestion(cfg: LengthConfig, record: PipelineRecord): { verdict: Verdict } | { question: LengthQuestion | null } {
+  // Only training text counts: what follows the final submit (a diff echoed back, a `git diff` the
+  // harness printed) is never exported, so it cannot make a run too long to train on.
+  const upTo = trainingMessageCount(record);
+  if (cfg.max_steps !== null && record.steps.length > cfg.max_steps) {
+    return {
+      verdict: {
+        reason: 'too-many-steps',
+        message: `it has ${record.steps.length} assistant turns, more than the limit of ${cfg.max_steps}`,
+        details: { steps: record.steps.length, limit: cfg.max_steps },
+      },
+    };
+  }
+  const observations: LengthQuestion['observations'] = [];
+  if (cfg.max_observation_tokens !== null) {
+    for (const step of record.steps) {
+      if (step.observation_indices.every((i) => i >= upTo)) continue; // the submit's answer, or no observation
+      const text = observationText(record, step);
+      if (tokenBound(text) > cfg.max_observation_tokens) observations.push({ step: step.index, text });
+    }
+  }
+  const messages = record.messages.slice(0, upTo);
+  const conversation = cfg.max_tokens !== null && conversationBound(messages) > cfg.max_tokens ? messages.map(messageTexts) : null;
+  if (observations.length === 0 && conversation === null) return { question: null };
+  return { question: { maxObservationTokens: cfg.max_observation_tokens, observations, maxTokens: cfg.max_tokens, conversation } };
+}
+
+/** Counts what the question asks, in the rule's order, stopping at the first limit passed. Runs in a worker or inline. */
+export function answerLength(counter: TokenCounter, q: LengthQuestion): LengthAnswer {
+  for (const { step, text } of q.observations) {
+    const tokens = counter.count(text);
+    if (tokens > q.maxObservationTokens!) return { kind: 'observation', step, tokens };
+  }
+  if (q.conversation && q.maxTokens !== null) {
+    let n = 0;
+    for (const texts of q.conversation) {
+      n += PER_MESSAGE_OVERHEAD;
+      for (const t of texts) n += counter.count(t);
+      if (n > q.maxTokens) return { kind: 'conversation', tokens: n };
+    }
+  }
+  return null;
+}
+
+/** The worker task: the tokenizer is loaded once per thread (loadTokenCounter caches it). */
+export async function answerLengthTask(input: { tokenizer: TokenizerConfig; question: LengthQuestion }): Promise<LengthAnswer> {
+  return answerLength(await loadTokenCounter(input.tokenizer), input.question);
+}
+
+function verdictOf(cfg: LengthConfig, counterName: string, a: LengthAnswer): Verdict | null {
+  if (!a) return null;
+  if (a.kind === 'observation') {
+    const limit = cfg.max_observation_tokens!;
+    return {
+      reason: 'observation-too-long',
+      message: `the observation of step ${a.step} is ${a.tokens} tokens (${counterName}), more than the limit of ${limit}`,
+      details: { step: a.step, tokens: a.tokens, limit, tokenizer: counterName },
+    };
+  }
+  return {
+    reason: 'too-many-tokens',
+    message: `its conversation is over ${a.tokens} tokens (${counterName}), more than the limit of ${cfg.max_tokens}`,
+    details: { tokens_at_least: a.tokens, limit: cfg.max_tokens, tokenizer: counterName },
+  };
+}
+
+/**
+ * With a pool of threads, `checkAsync` counts in a worker (the rule's only costly part); `check` counts
+ * here. Both ask the same question and answer it with the same function, so the verdicts are the same.
+ */
+export function lengthRule(cfg: LengthConfig, counter: TokenCounter, workers?: { pool: TaskPool; tokenizer: TokenizerConfig }): FilterRule {
   return {
     name: 'length',
     applyTo: cfg.apply_to,
     check(record) {
-      // Only training text counts: what follows the final submit (a diff echoed back, a `git diff` the
-      // harness printed) is never exported, so it cannot make a run too long to train on.
-      const upTo = trainingMessageCount(record);
-      const messages = record.messages.slice(0, upTo);
-      if (cfg.max_steps !== null && record.steps.length > cfg.max_steps) {
-        return {
-          reason: 'too-many-steps',
-          message: `it has ${record.steps.length} assistant turns, more than the limit of ${cfg.max_steps}`,
-          details: { steps: record.steps.length, limit: cfg.max_steps },
-        };
-      }
-      if (cfg.max_observation_tokens !== null) {
-        const limit = cfg.max_observation_tokens;
-        for (const step of record.steps) {
-          if (step.observation_indices.every((i) => i >= upTo)) continue; // the submit's answer, or no observation
-          const text = observationText(record, step);
-          if (tokenBound(text) <= limit) continue;
-          const tokens = counter.count(text);
-          if (tokens > limit) {
-            return {
-              reason: 'observation-too-long',
-              message: `the observation of step ${step.index} is ${tokens} tokens (${counter.name}), more than the limit of ${limit}`,
-              details: { step: step.index, tokens, limit, tokenizer: counter.name },
-            };
-          }
-        }
-      }
-      if (cfg.max_tokens !== null && conversationBound(messages) > cfg.max_tokens) {
-        const tokens = countUntil(counter, messages, cfg.max_tokens);
-        if (tokens > cfg.max_tokens) {
-          return {
-            reason: 'too-many-tokens',
-            message: `its conversation is over ${tokens} tokens (${counter.name}), more than the limit of ${cfg.max_tokens}`,
-            details: { tokens_at_least: tokens, limit: cfg.max_tokens, tokenizer: counter.name },
-          };
-        }
-      }
-      return null;
+      const asked = lengthQuestion(cfg, record);
+      if ('verdict' in asked) return asked.verdict;
+      return asked.question ? verdictOf(cfg, counter.name, answerLength(counter, asked.question)) : null;
     },
+    checkAsync:
+      workers && workers.pool.threads > 0
+        ? async (record) => {
+            const asked = lengthQuestion(cfg, record);
+            if ('verdict' in asked) return asked.verdict;
+            if (!asked.question) return null;
+            const answer = await workers.pool.run('filter.length', { tokenizer: workers.tokenizer, question: asked.question });
+            return verdictOf(cfg, counter.name, answer);
+          }
+        : undefined,
   };
 }

@@ -1,0 +1,23 @@
+import { encodeGroup } from '../io/parquet/encode-group.js';
+import { answerLengthTask } from '../stages/filter/length.js';
+
+/**
+ * Every task a worker thread can run, by name. Inputs and outputs are strings, numbers and byte arrays
+ * (cheap to copy or transfer), never whole records: a structured clone of a big object graph costs
+ * about as much as parsing it. The inline pool calls the same functions, so outputs cannot differ.
+ */
+const TASKS = {
+  'filter.length': answerLengthTask,
+  'parquet.encode-group': encodeGroup,
+} satisfies Record<string, (input: never) => unknown>;
+
+export type Tasks = typeof TASKS;
+export type TaskName = keyof Tasks;
+export type TaskInput<N extends TaskName> = Parameters<Tasks[N]>[0];
+export type TaskOutput<N extends TaskName> = Awaited<ReturnType<Tasks[N]>>;
+
+export function runTask<N extends TaskName>(task: { name: N; input: TaskInput<N> }): Promise<TaskOutput<N>> | TaskOutput<N> {
+  const fn = TASKS[task.name] as ((input: TaskInput<N>) => TaskOutput<N> | Promise<TaskOutput<N>>) | undefined;
+  if (!fn) throw new Error(`unknown worker task "${String(task.name)}"`);
+  return fn(task.input);
+}

@@ -1,0 +1,112 @@
+import { spawn } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { PipelineConfig, SftRow, type PipelineRecord } from '../../schemas/index.js';
+import { readLines } from '../../src/io/jsonl.js';
+import { ShardWriter } from '../../src/io/parquet/shard-writer.js';
+import { SFT_COLUMNS, SFT_PARQUET_SCHEMA } from '../../src/io/parquet/sft-schema.js';
+import { toSftRow, approxRowBytes } from '../../src/stages/export/rows.js';
+import { answerLength, lengthQuestion } from '../../src/stages/filter/length.js';
+import { loadTokenCounter } from '../../src/core/tokenizer.js';
+import { createPool, type TaskPool } from '../../src/workers/pool.js';
+import { synthesizeCorpus } from '../../bench/synth.js';
+import { ROOT, tempDir } from '../helpers/cli.js';
+
+const config = PipelineConfig.parse({ name: 't', filter: { length: { max_observation_tokens: 500, max_tokens: 20_000 } } });
+
+async function synthRecords(): Promise<PipelineRecord[]> {
+  const dir = await tempDir();
+  const made = await synthesizeCorpus({ dir, targetBytes: 300_000, seed: 7, minTurns: 5, maxTurns: 30, maxObsBytes: 4_000 });
+  const out: PipelineRecord[] = [];
+  for (const f of made.files) for await (const l of readLines(f)) out.push(JSON.parse(l.text) as PipelineRecord);
+  return out;
+}
+
+describe('worker pool', () => {
+  const pool: TaskPool = createPool(2);
+  afterAll(() => pool.close());
+
+  it('counts tokens in workers exactly as in this thread', async () => {
+    const counter = await loadTokenCounter(config.tokenizer);
+    const records = await synthRecords();
+    let asked = 0;
+    for (const r of records) {
+      const q = lengthQuestion(config.filter.length, r);
+      if ('verdict' in q || !q.question) continue;
+      asked++;
+      expect(await pool.run('filter.length', { tokenizer: config.tokenizer, question: q.question })).toEqual(answerLength(counter, q.question));
+    }
+    expect(asked).toBeGreaterThan(3);
+  }, 120_000);
+
+  it('writes byte-identical shards when row groups are encoded in workers', async () => {
+    const rows = (await synthRecords()).filter((r) => r.outcome.resolved === true).map((r) => SftRow.parse(toSftRow(r)));
+    expect(rows.length).toBeGreaterThan(5);
+    // Values JSON would not carry: a negative zero, a lone surrogate; structured clone keeps both.
+    rows[0]!.messages[0]!.content += ' \ud800 end';
+    rows[1]!.step_values = [-0, 0.1 + 0.2, 5e-324];
+    const write = async (p: TaskPool | undefined) => {
+      const dir = await tempDir();
+      const w = new ShardWriter({
+        dir, prefix: 'train', schema: SFT_PARQUET_SCHEMA, columns: SFT_COLUMNS, maxRows: 3, targetBytes: 1e9, rowGroupRows: 2,
+        rowGroupBytes: 64 << 20, zstdLevel: 3, kvMetadata: [{ key: 'k', value: 'v' }], createdBy: 'test', pool: p,
+      });
+      for (const r of rows) await w.write(r, approxRowBytes(r));
+      const outputs = await w.close();
+      return Promise.all(outputs.map(async (o) => ({ ...o, bytes: (await readFile(join(dir, o.path))).length })));
+    };
+    const inline = await write(undefined);
+    const threaded = await write(pool);
+    expect(inline.length).toBeGreaterThan(1);
+    expect(threaded).toEqual(inline); // names, row counts, sizes and sha256 of every shard
+  }, 120_000);
+
+  it('surfaces a task failure as a rejection with the cause, and keeps working after it', async () => {
+    await expect(pool.run('nope' as never, {} as never)).rejects.toThrow('unknown worker task "nope"');
+    const bad = { kind: 'huggingface' as const, path: '/nonexistent/tokenizer' };
+    await expect(pool.run('filter.length', { tokenizer: bad, question: { maxObservationTokens: 1, observations: [{ step: 0, text: 'x y' }], maxTokens: null, conversation: null } })).rejects.toThrow(/tokenizer\.path/);
+    expect(await pool.run('filter.length', { tokenizer: config.tokenizer, question: { maxObservationTokens: 1, observations: [{ step: 4, text: 'hello world' }], maxTokens: null, conversation: null } })).toEqual({ kind: 'observation', step: 4, tokens: 2 });
+  }, 60_000);
+
+  it('refuses tasks once closed', async () => {
+    const p = createPool(2);
+    await p.close();
+    await expect(p.run('filter.length', {} as never)).rejects.toThrow(/closed/);
+  });
+
+  it('runs inline with 0 or 1 workers', () => {
+    expect(createPool(0).threads).toBe(0);
+    expect(createPool(1).threads).toBe(0);
+  });
+
+  it('lets a process that fails with tasks in flight exit, without closing the pool', async () => {
+    const dir = await tempDir();
+    const script = join(dir, 'fail.mts');
+    await writeFile(
+      script,
+      `import { sharedPool } from ${JSON.stringify(join(ROOT, 'src/workers/pool.ts'))};
+const pool = sharedPool(2);
+const q = { maxObservationTokens: 1, observations: [{ step: 0, text: 'a b c' }], maxTokens: null, conversation: null };
+await pool.run('filter.length', { tokenizer: { kind: 'tiktoken', encoding: 'o200k_base' }, question: q });
+for (let i = 0; i < 8; i++) pool.run('filter.length', { tokenizer: { kind: 'tiktoken', encoding: 'o200k_base' }, question: q }).catch(() => {});
+throw new Error('stage failed');
+`,
+    );
+    const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        resolve(-1);
+      }, 90_000);
+      child.on('close', (c) => {
+        clearTimeout(timer);
+        resolve(c);
+      });
+    });
+    expect(stderr).toContain('stage failed');
+    expect(code).toBe(1); // -1 would mean it hung on the pool's threads
+  }, 120_000);
+});
