@@ -255,8 +255,9 @@ export class RunningStage implements StageContext {
   async measurements(kind: string): Promise<MeasurementStore> {
     let store = this.stores.get(kind);
     if (!store) {
-      // The stage writes into <out>/.<stage>.partial-*, so its parent is the run's output folder.
-      store = new MeasurementStore(join(dirname(this.dir), 'cache', 'measurements'), this.name, kind);
+      // The stage writes into <out>/.<stage>.partial-*; its previous complete folder is <out>/<stage>.
+      const file = MeasurementStore.fileName(kind);
+      store = new MeasurementStore(join(dirname(this.dir), this.name, file), join(this.dir, file));
       this.stores.set(kind, store);
       await store.load();
     }
