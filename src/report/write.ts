@@ -13,20 +13,18 @@ import type { NightComparison } from '../nightly/compare.js';
 export const REPORT_FILE = 'report.html';
 
 /**
- * What the report is made from: the code, its name and config, and every stage's manifest without its
- * timings (fingerprints and output hashes stand for the folders' contents). No timestamps, so two identical
- * runs write the same report byte for byte.
+ * What the report is made from: the code, its name and config, and each stage folder as its fingerprint
+ * (input, config, version) and output hash stand for it. No timings, stats or config outside the report's,
+ * so the same folders give the same report, byte for byte, whatever else a run set (e.g. runner.workers).
  */
 async function reportInputs(dir: string, name: string, cfg: ReportConfig): Promise<string> {
-  const manifests = await Promise.all(
+  const stages = await Promise.all(
     STAGE_ORDER.map(async (stage) => {
       const m = await readManifest(join(dir, stage));
-      if (!m) return null;
-      const { timings: _t, code_version: _c, ...rest } = m;
-      return rest;
+      return m ? [m.fingerprint, m.output_fingerprint, m.records_in, m.records_out, m.dropped] : null;
     }),
   );
-  return hashValue({ code: codeVersion(), name, cfg, manifests });
+  return hashValue({ code: codeVersion(), name, cfg, stages });
 }
 
 const marker = (key: string) => `\n<!-- trajpipe report inputs ${key} -->\n`;
@@ -47,8 +45,8 @@ async function endsWith(file: string, tail: string): Promise<boolean> {
 }
 
 /**
- * Writes <runDir>/report.html (atomically) and returns its path. With `unlessUnchanged`, a report already
- * made from the same stage folders, name and config is kept as it is (a rerun with nothing to do stays fast).
+ * Writes <runDir>/report.html (atomically) and returns its path. With `unlessUnchanged` (a run in which every
+ * stage was up to date), a report already made from the same stage folders, name and config is kept as it is.
  */
 export async function writeReport(
   runDir: string,
