@@ -56,7 +56,7 @@ export class RunningStage implements StageContext {
   /** The line each upstream record was read from: a record emitted unchanged is written back as read. */
   private readonly rawLines = new WeakMap<object, string>();
   /** Records read and not yet emitted or rejected, by id: what a stage's `{ ...record, field }` was made from. */
-  private readonly inFlight = new Map<string, PipelineRecord>();
+  private readonly inFlight = new Map<string, WeakRef<PipelineRecord>>();
 
   constructor(init: ContextInit) {
     this.name = init.name;
@@ -180,7 +180,8 @@ export class RunningStage implements StageContext {
   }
 
   private track(record: PipelineRecord): void {
-    this.inFlight.set(record.id, record);
+    // Weak: a stage that never emits what it reads (export) must not keep the records alive.
+    this.inFlight.set(record.id, new WeakRef(record));
     // Bounded whatever a stage does: the oldest entry goes (its record then takes the full path).
     if (this.inFlight.size > 4096) this.inFlight.delete(this.inFlight.keys().next().value!);
   }
@@ -193,7 +194,7 @@ export class RunningStage implements StageContext {
    * schemas have no defaults or transforms); anything else takes the full path.
    */
   private extension(record: PipelineRecord): { record: PipelineRecord; line: string } | null {
-    const base = this.inFlight.get(record.id);
+    const base = this.inFlight.get(record.id)?.deref();
     if (!base) return null;
     const raw = this.rawLines.get(base);
     if (raw === undefined || !raw.endsWith('}')) return null;
