@@ -3,7 +3,7 @@ import { open, stat } from 'node:fs/promises';
 import { ReportConfig, STAGE_ORDER } from '../../schemas/index.js';
 import { hashValue } from '../core/hash.js';
 import { readManifest } from '../runner/runner.js';
-import { codeVersion } from '../runner/version.js';
+import { PACKAGE_VERSION } from '../runner/version.js';
 import { UserError } from '../core/errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { collectReport } from './collect.js';
@@ -24,7 +24,7 @@ async function reportInputs(dir: string, name: string, cfg: ReportConfig): Promi
       return m ? [m.fingerprint, m.output_fingerprint, m.records_in, m.records_out, m.dropped] : null;
     }),
   );
-  return hashValue({ code: codeVersion(), name, cfg, stages });
+  return hashValue({ code: PACKAGE_VERSION, name, cfg, stages });
 }
 
 const marker = (key: string) => `\n<!-- trajpipe report inputs ${key} -->\n`;
