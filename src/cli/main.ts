@@ -84,7 +84,7 @@ async function main(argv: string[]): Promise<number> {
           return;
         }
         if (config.report.enabled) {
-          const report = await writeReport(outDir, { name: config.name, config: config.report });
+          const report = await writeReport(outDir, { name: config.name, config: config.report, unlessUnchanged: outcomes.every((o) => o.status === 'skipped') });
           if (!a.quiet) process.stderr.write(`trajpipe: report in ${report}\n`);
         }
         if (!a.quiet) process.stderr.write(`trajpipe: done; outputs in ${outDir}\n`);

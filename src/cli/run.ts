@@ -116,7 +116,7 @@ function onInterrupt(status: RunStatus, sentence: () => string): () => void {
   const handler = (): void => {
     process.stderr.write(`\n${sentence()}\n`);
     try {
-      if (status.partial) rmSync(status.partial, { recursive: true, force: true });
+      for (const partial of status.partials) rmSync(partial, { recursive: true, force: true });
     } catch {
       // the next run deletes it
     }

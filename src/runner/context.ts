@@ -1,7 +1,9 @@
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { PipelineRecord, type OutputFile, type PipelineConfig, type StageManifest, type StageName } from '../../schemas/index.js';
 import { readLines, JsonlWriter } from '../io/jsonl.js';
 import { PartWriter } from './parts.js';
+import type { RecordChannel } from './channel.js';
+import { MeasurementStore } from './measurements.js';
 import type { Progress } from './progress.js';
 import type { Logger } from './log.js';
 import type { RejectInput, RunOptions, StageContext } from './stage.js';
@@ -14,6 +16,14 @@ interface ContextInit {
   inputFiles: string[];
   upstream: StageManifest | null;
   upstreamDir: string | null;
+  /**
+   * Set when the upstream stage runs at the same time in this process: its records arrive through the
+   * channel (the first call of records()), and `done` gives its folder once it is complete (later calls
+   * read that folder; the manifest of this stage waits for it).
+   */
+  feed?: { channel: RecordChannel; done: Promise<{ manifest: StageManifest; dir: string }> };
+  /** The next stage reads this one's records from here while both run. */
+  downstream?: RecordChannel;
   /** The stages this one declared in readsStages (when it did; then records() is refused). */
   reads?: ReadonlyMap<StageName, { manifest: StageManifest; dir: string }>;
   log: Logger;
@@ -27,7 +37,6 @@ export class RunningStage implements StageContext {
   readonly options: RunOptions;
   readonly dir: string;
   readonly inputFiles: readonly string[];
-  readonly upstream: StageManifest | null;
   readonly log: Logger;
 
   recordsIn = 0;
@@ -37,11 +46,17 @@ export class RunningStage implements StageContext {
   private readonly extraOutputs: OutputFile[] = [];
   private readonly parts: PartWriter;
   private rejects: JsonlWriter | null = null;
-  private readonly upstreamDir: string | null;
+  private upstreamManifest: StageManifest | null;
+  private upstreamDir: string | null;
+  private readonly feed: ContextInit['feed'] | null;
+  private feedUsed = false;
+  private readonly downstream: RecordChannel | null;
   private readonly reads: ReadonlyMap<StageName, { manifest: StageManifest; dir: string }> | null;
   private readonly progress: Progress;
   /** The line each upstream record was read from: a record emitted unchanged is written back as read. */
   private readonly rawLines = new WeakMap<object, string>();
+  /** Records read and not yet emitted or rejected, by id: what a stage's `{ ...record, field }` was made from. */
+  private readonly inFlight = new Map<string, WeakRef<PipelineRecord>>();
 
   constructor(init: ContextInit) {
     this.name = init.name;
@@ -49,12 +64,27 @@ export class RunningStage implements StageContext {
     this.options = init.options;
     this.dir = init.dir;
     this.inputFiles = init.inputFiles;
-    this.upstream = init.upstream;
+    this.upstreamManifest = init.upstream;
     this.upstreamDir = init.upstreamDir;
+    this.feed = init.feed ?? null;
+    this.downstream = init.downstream ?? null;
     this.reads = init.reads && init.reads.size ? init.reads : null;
     this.log = init.log;
     this.progress = init.progress;
     this.parts = new PartWriter(init.dir, init.config.runner.part_max_records, init.config.runner.part_max_bytes);
+  }
+
+  /** The previous stage's manifest; null for ingest, and while an upstream running beside this stage is not complete. */
+  get upstream(): StageManifest | null {
+    return this.upstreamManifest;
+  }
+
+  /** Waits until the upstream stage running beside this one is complete (its manifest written, its folder in place). */
+  async upstreamComplete(): Promise<void> {
+    if (!this.feed || this.upstreamManifest) return;
+    const done = await this.feed.done;
+    this.upstreamManifest = done.manifest;
+    this.upstreamDir = done.dir;
   }
 
   get droppedTotal(): number {
@@ -67,6 +97,19 @@ export class RunningStage implements StageContext {
 
   async *records(opts: { count?: boolean } = {}): AsyncGenerator<PipelineRecord> {
     const count = opts.count ?? true;
+    if (this.feed && !this.feedUsed) {
+      // The first pass reads the records as the upstream stage emits them: no file read, no JSON.parse.
+      this.feedUsed = true;
+      for await (const { record, line } of this.feed.channel.drain()) {
+        if (count) this.countIn();
+        this.rawLines.set(record, line);
+        if (count) this.track(record);
+        yield record;
+      }
+      await this.upstreamComplete();
+      return;
+    }
+    await this.upstreamComplete();
     if (!this.upstream || !this.upstreamDir) throw new Error(`stage ${this.name} has no upstream stage to read from`);
     // Its fingerprint does not cover the upstream's records, so reading them would go stale unnoticed.
     if (this.reads) throw new Error(`stage ${this.name} declares readsStages, so its fingerprint does not cover its upstream's records`);
@@ -90,6 +133,7 @@ export class RunningStage implements StageContext {
           continue;
         }
         this.rawLines.set(record, line.text);
+        if (count) this.track(record);
         yield record;
       }
     }
@@ -100,9 +144,19 @@ export class RunningStage implements StageContext {
     // its line is written back as is, saving a schema check and a JSON.stringify per record.
     const raw = this.rawLines.get(record);
     if (raw !== undefined) {
+      this.inFlight.delete(record.id);
       await this.parts.writeLine(raw);
       this.recordsOut++;
       this.tick();
+      await this.downstream?.push({ record, line: raw });
+      return;
+    }
+    const extended = this.extension(record);
+    if (extended) {
+      await this.parts.writeLine(extended.line);
+      this.recordsOut++;
+      this.tick();
+      if (this.downstream) await this.downstream.push({ record: deepFreeze(extended.record), line: extended.line });
       return;
     }
     const parsed = PipelineRecord.safeParse(record);
@@ -118,12 +172,53 @@ export class RunningStage implements StageContext {
       });
       return;
     }
-    await this.parts.write(parsed.data);
+    const line = JSON.stringify(parsed.data);
+    await this.parts.writeLine(line);
     this.recordsOut++;
     this.tick();
+    if (this.downstream) await this.downstream.push({ record: deepFreeze(parsed.data), line });
+  }
+
+  private track(record: PipelineRecord): void {
+    // Weak: a stage that never emits what it reads (export) must not keep the records alive.
+    this.inFlight.set(record.id, new WeakRef(record));
+    // Bounded whatever a stage does: the oldest entry goes (its record then takes the full path).
+    if (this.inFlight.size > 4096) this.inFlight.delete(this.inFlight.keys().next().value!);
+  }
+
+  /**
+   * A record made as `{ ...upstreamRecord, field: value }` (label's values, segment's segment): the
+   * upstream part was validated and serialised when it was written, so only the new fields are validated,
+   * and the line is the upstream line with them appended. The bytes are those of JSON.stringify of the
+   * validated whole (the same keys in the same order, and zod changes nothing of a valid record: the
+   * schemas have no defaults or transforms); anything else takes the full path.
+   */
+  private extension(record: PipelineRecord): { record: PipelineRecord; line: string } | null {
+    const base = this.inFlight.get(record.id)?.deref();
+    if (!base) return null;
+    const raw = this.rawLines.get(base);
+    if (raw === undefined || !raw.endsWith('}')) return null;
+    const keys = Object.keys(record);
+    const baseKeys = Object.keys(base);
+    if (keys.length <= baseKeys.length) return null;
+    const r = record as unknown as Record<string, unknown>;
+    const b = base as unknown as Record<string, unknown>;
+    for (let i = 0; i < baseKeys.length; i++) if (keys[i] !== baseKeys[i] || r[baseKeys[i]!] !== b[baseKeys[i]!]) return null;
+    const shape = PipelineRecord.shape as Record<string, { safeParse(v: unknown): { success: boolean; data?: unknown } }>;
+    const out: Record<string, unknown> = { ...b };
+    let tail = '';
+    for (const k of keys.slice(baseKeys.length)) {
+      const field = Object.hasOwn(shape, k) ? shape[k]!.safeParse(r[k]) : null;
+      if (!field?.success) return null; // the full path rejects it with the schema's message
+      out[k] = field.data;
+      if (field.data !== undefined) tail += `,${JSON.stringify(k)}:${JSON.stringify(field.data)}`;
+    }
+    this.inFlight.delete(record.id);
+    return { record: out as PipelineRecord, line: raw.slice(0, -1) + tail + '}' };
   }
 
   async reject(r: RejectInput): Promise<void> {
+    if (r.id) this.inFlight.delete(r.id);
     if (!this.rejects) this.rejects = await JsonlWriter.create(join(this.dir, 'rejects.jsonl'));
     await this.rejects.write({
       stage: this.name,
@@ -156,6 +251,20 @@ export class RunningStage implements StageContext {
     return folder;
   }
 
+  private readonly stores = new Map<string, MeasurementStore>();
+
+  async measurements(kind: string): Promise<MeasurementStore> {
+    let store = this.stores.get(kind);
+    if (!store) {
+      // The stage writes into <out>/.<stage>.partial-*; its previous complete folder is <out>/<stage>.
+      const file = MeasurementStore.fileName(kind);
+      store = new MeasurementStore(join(dirname(this.dir), this.name, file), join(this.dir, file));
+      this.stores.set(kind, store);
+      await store.load();
+    }
+    return store;
+  }
+
   count(group: string, key: string, n = 1): void {
     const g = (this.stats[group] ??= {}) as Record<string, number>;
     g[key] = (g[key] ?? 0) + n;
@@ -167,6 +276,8 @@ export class RunningStage implements StageContext {
 
   /** Closes every file; returns the outputs in a stable order (parts first, then the stage's own). */
   async finish(): Promise<OutputFile[]> {
+    this.downstream?.end();
+    for (const store of this.stores.values()) await store.save();
     const parts = await this.parts.close();
     if (this.rejects) await this.rejects.close();
     this.progress.stop();

@@ -5,6 +5,7 @@ import { hashValue } from '../core/hash.js';
 import { StageStopped, UserError } from '../core/errors.js';
 import { writeJsonAtomic } from '../io/atomic.js';
 import { RunningStage } from './context.js';
+import { RecordChannel, UpstreamFailed } from './channel.js';
 import { fingerprintDependencies, fingerprintInputFiles } from './fingerprint.js';
 import { acquireLock } from './lock.js';
 import { removeCacheLeftovers, removeRunLeftovers } from './cleanup.js';
@@ -35,19 +36,39 @@ export interface RunRequest {
   status?: RunStatus;
 }
 
-/** Which stages of this run are complete in the output folder, and which one is being written. */
+/** Which stages of this run are complete in the output folder, and which ones are being written. */
 export class RunStatus {
-  current: StageName | null = null;
-  /** The temporary folder the current stage writes into, if it runs (not when it is up to date). */
-  partial: string | null = null;
+  /** Stages being checked or written, in pipeline order (several when stages run side by side). */
+  private readonly running: { stage: StageName; partial: string | null }[] = [];
   readonly complete: StageName[] = [];
+  /** The first stage not complete yet. */
+  get current(): StageName | null {
+    return this.running[0]?.stage ?? null;
+  }
+  /** The temporary folder the current stage writes into, if it runs (not when it is up to date). */
+  get partial(): string | null {
+    return this.running[0]?.partial ?? null;
+  }
+  /** Every temporary folder being written (an interrupt deletes them all). */
+  get partials(): string[] {
+    return this.running.map((r) => r.partial).filter((p): p is string => p !== null);
+  }
   begin(stage: StageName): void {
-    this.current = stage;
+    if (!this.running.some((r) => r.stage === stage)) this.running.push({ stage, partial: null });
+  }
+  writing(stage: StageName, partial: string): void {
+    const r = this.running.find((x) => x.stage === stage);
+    if (r) r.partial = partial;
+    else this.running.push({ stage, partial });
   }
   finish(stage: StageName): void {
-    this.complete.push(stage);
-    this.current = null;
-    this.partial = null;
+    if (!this.complete.includes(stage)) this.complete.push(stage);
+    this.end(stage);
+  }
+  /** The stage is no longer written (finished, failed or abandoned). */
+  end(stage: StageName): void {
+    const i = this.running.findIndex((r) => r.stage === stage);
+    if (i !== -1) this.running.splice(i, 1);
   }
 }
 
@@ -136,16 +157,22 @@ export async function runPipeline(req: RunRequest): Promise<StageOutcome[]> {
     /** Every stage folder before the current one that is complete, for stages that read more than their upstream. */
     const seen = new Map<StageName, StageFolder>();
     const upstreamRejects: [string, Record<string, number>][] = [];
-    for (let i = 0; i <= endAt; i++) {
-      if (upstream) {
-        upstreamRejects.push([upstream.stage, upstream.dropped]);
-        seen.set(upstream.stage, { manifest: upstream, dir: upstreamDir! });
-      }
+    const completed = (m: StageManifest, dir: string): void => {
+      upstream = m;
+      upstreamDir = dir;
+      upstreamRejects.push([m.stage, m.dropped]);
+      seen.set(m.stage, { manifest: m, dir });
+      req.status?.finish(m.stage);
+    };
+    const forced = req.force || (req.from !== undefined && !req.only);
+    for (let i = 0; i <= endAt; ) {
       const stage = req.stages[i]!;
-      if (req.absent?.includes(stage.name)) continue;
+      if (req.absent?.includes(stage.name)) {
+        i++;
+        continue;
+      }
       const stageDir = join(outDir, stage.name);
-      const cacheLeftovers = await removeCacheLeftovers(stage.cacheDirs?.(config, outDir) ?? []);
-      if (cacheLeftovers) log.info(`${stage.name.padEnd(8)} removed ${cacheLeftovers} temporary file(s) that interrupted runs left in its cache`);
+      await removeStageCacheLeftovers(req, stage);
       req.status?.begin(stage.name);
       const existing = await readManifest(stageDir);
       const inputFingerprint =
@@ -159,34 +186,46 @@ export async function runPipeline(req: RunRequest): Promise<StageOutcome[]> {
           throw new UserError(`Cannot start at ${pick}: the ${stage.name} stage has no complete output in ${outDir}; run without --from/--only first.`);
         }
         if (existing.fingerprint !== fingerprint && !req.absent) log.warn(`${stage.name} output in ${outDir} is out of date with the config; using it anyway because of --${req.only ? 'only' : 'from'}.`);
-        upstream = existing;
-        upstreamDir = stageDir;
-        req.status?.finish(stage.name);
+        completed(existing, stageDir);
+        i++;
         continue;
       }
 
-      const forced = req.force || (req.from !== undefined && !req.only);
       if (!forced && existing && existing.fingerprint === fingerprint) {
         log.info(`${stage.name.padEnd(8)} up to date, skipped (${existing.records_out} records)`);
         outcomes.push({ stage: stage.name, status: 'skipped', manifest: existing, reason: 'fingerprint unchanged' });
-        upstream = existing;
-        upstreamDir = stageDir;
-        req.status?.finish(stage.name);
+        completed(existing, stageDir);
+        i++;
         continue;
       }
 
-      let manifest: StageManifest;
-      try {
-        manifest = await runStage(req, stage, { stageDir, upstream, upstreamDir, seen, inputFingerprint, fingerprint, configHash });
-      } catch (err) {
-        if (!(err instanceof StageStopped)) throw err;
-        outcomes.push({ stage: stage.name, status: 'stopped', reason: err.reason });
-        return outcomes;
+      // This stage runs. The stages after it that stream their upstream and must run whatever it
+      // produces (no output yet, another config or version, or forced) run beside it in this process.
+      const group: Stage[] = [stage];
+      while (i + group.length <= endAt) {
+        const next = req.stages[i + group.length]!;
+        if (!next.streamsUpstream || !(await mustRunAnyway(next, config, await readManifest(join(outDir, next.name)), forced))) break;
+        await removeStageCacheLeftovers(req, next);
+        req.status?.begin(next.name);
+        group.push(next);
       }
-      outcomes.push({ stage: stage.name, status: 'ran', manifest });
-      req.status?.finish(stage.name);
-      upstream = manifest;
-      upstreamDir = stageDir;
+      const first: StagePlan = { stageDir, upstream, upstreamDir, seen, plan: async () => ({ inputFingerprint, fingerprint, configHash }) };
+      const settled = await runGroup(req, group, first, upstreamRejects);
+      for (const [k, r] of settled.entries()) {
+        const s = group[k]!;
+        if (r.status === 'fulfilled') {
+          outcomes.push({ stage: s.name, status: 'ran', manifest: r.value });
+          completed(r.value, join(outDir, s.name));
+          continue;
+        }
+        const err = r.reason as unknown;
+        if (err instanceof StageStopped) {
+          outcomes.push({ stage: s.name, status: 'stopped', reason: err.reason });
+          return outcomes;
+        }
+        throw err;
+      }
+      i += group.length;
     }
     return outcomes;
   } finally {
@@ -194,20 +233,108 @@ export async function runPipeline(req: RunRequest): Promise<StageOutcome[]> {
   }
 }
 
+async function removeStageCacheLeftovers(req: RunRequest, stage: Stage): Promise<void> {
+  const n = await removeCacheLeftovers(stage.cacheDirs?.(req.config, req.outDir) ?? []);
+  if (n) req.log.info(`${stage.name.padEnd(8)} removed ${n} temporary file(s) that interrupted runs left in its cache`);
+}
+
+/**
+ * Whether a stage must run whatever its upstream (still to run) produces: forced, no complete output, or
+ * output of another config, version or schema. Otherwise it may turn out up to date once its upstream has
+ * finished identically, so it waits for that instead of running beside it.
+ */
+async function mustRunAnyway(stage: Stage, config: PipelineConfig, existing: StageManifest | null, forced: boolean): Promise<boolean> {
+  if (forced || !existing) return true;
+  const { fingerprint, configHash } = await stageFingerprint(stage, config, existing.input_fingerprint);
+  if (configHash !== existing.config_hash) return true;
+  // Its fingerprint also covers the upstream stages' rejects, unknown until they ran: let it wait.
+  if (stage.reportsUpstreamRejects) return false;
+  return fingerprint !== existing.fingerprint;
+}
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve: (v: T) => void;
+  reject: (e: unknown) => void;
+}
+function deferred<T>(): Deferred<T> {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
+  promise.catch(() => undefined); // a consumer that never asks must not make it an unhandled rejection
+  return { promise, resolve, reject };
+}
+
+/**
+ * Runs stages side by side, each handing its records to the next through a bounded channel. Each still
+ * writes its own folder, completes (manifest, rename) in order, and computes its fingerprint once its
+ * upstream is complete. A stage that fails or stops fails the ones after it (their folders are not kept);
+ * the ones before it complete as usual.
+ */
+async function runGroup(
+  req: RunRequest,
+  group: readonly Stage[],
+  first: StagePlan,
+  rejectsBefore: readonly [string, Record<string, number>][],
+): Promise<PromiseSettledResult<StageManifest>[]> {
+  const channels = group.slice(1).map(() => new RecordChannel());
+  const dones = group.map(() => deferred<StageFolder>());
+  const runs = group.map(async (stage, k) => {
+    const stageDir = join(req.outDir, stage.name);
+    const feedChannel = k > 0 ? channels[k - 1]! : null;
+    const plan: StagePlan =
+      k === 0
+        ? first
+        : {
+            stageDir,
+            upstream: null,
+            upstreamDir: null,
+            seen: first.seen,
+            feed: { channel: feedChannel!, done: dones[k - 1]!.promise },
+            plan: async () => {
+              // Every stage before this one in the group is complete once its upstream is.
+              const before = await Promise.all(dones.slice(0, k).map((d) => d.promise));
+              const seen = new Map(first.seen);
+              for (const f of before) seen.set(f.manifest.stage, f);
+              const rejects = [...rejectsBefore, ...before.map((f): [string, Record<string, number>] => [f.manifest.stage, f.manifest.dropped])];
+              const inputFingerprint = readInputFingerprint(stage, before[before.length - 1]!.manifest, seen)!;
+              return { inputFingerprint, ...(await stageFingerprint(stage, req.config, inputFingerprint, rejects)) };
+            },
+          };
+    if (k < group.length - 1) plan.downstream = channels[k]!;
+    try {
+      const manifest = await runStage(req, stage, plan);
+      req.status?.finish(stage.name);
+      dones[k]!.resolve({ manifest, dir: stageDir });
+      return manifest;
+    } catch (err) {
+      channels[k]?.fail(stage.name);
+      dones[k]!.reject(new UpstreamFailed(stage.name));
+      req.status?.end(stage.name);
+      throw err;
+    } finally {
+      // Done reading: the upstream never waits for this stage again.
+      feedChannel?.detach();
+    }
+  });
+  return Promise.allSettled(runs);
+}
+
 interface StagePlan {
   stageDir: string;
   upstream: StageManifest | null;
   upstreamDir: string | null;
   seen: ReadonlyMap<StageName, StageFolder>;
-  inputFingerprint: string;
-  fingerprint: string;
-  configHash: string;
+  /** The stage's fingerprints; for a stage running beside its upstream, known once the upstream is complete. */
+  plan: () => Promise<{ inputFingerprint: string; fingerprint: string; configHash: string }>;
+  feed?: { channel: RecordChannel; done: Promise<StageFolder> };
+  downstream?: RecordChannel;
 }
 
 async function runStage(req: RunRequest, stage: Stage, plan: StagePlan): Promise<StageManifest> {
   const { outDir, config, log } = req;
   const partial = join(outDir, `.${stage.name}.partial-${process.pid}`);
-  if (req.status) req.status.partial = partial;
+  req.status?.writing(stage.name, partial);
   let ctx: RunningStage | null = null;
   let manifest: StageManifest;
   let droppedTotal = 0;
@@ -221,6 +348,8 @@ async function runStage(req: RunRequest, stage: Stage, plan: StagePlan): Promise
       inputFiles: req.inputFiles,
       upstream: plan.upstream,
       upstreamDir: plan.upstreamDir,
+      ...(plan.feed ? { feed: plan.feed } : {}),
+      ...(plan.downstream ? { downstream: plan.downstream } : {}),
       reads: new Map((stage.readsStages ?? []).map((n) => [n, plan.seen.get(n)!])),
       log,
       progress: createProgress({ stage: stage.name, total: plan.upstream?.records_out ?? null, quiet: req.options.quiet }),
@@ -252,6 +381,9 @@ async function runIntoPartial(stage: Stage, ctx: RunningStage, config: PipelineC
   const started = new Date();
   await stage.run(ctx);
   const outputs = await ctx.finish();
+  // A stage beside its upstream: its input (and so its fingerprint) is known once the upstream is complete.
+  await ctx.upstreamComplete();
+  const { fingerprint, inputFingerprint, configHash } = await plan.plan();
 
   const dropped = Object.fromEntries(Object.entries(ctx.dropped).sort(([a], [b]) => a.localeCompare(b)));
   if (ctx.recordsIn !== ctx.recordsOut + ctx.droppedTotal) {
@@ -264,9 +396,9 @@ async function runIntoPartial(stage: Stage, ctx: RunningStage, config: PipelineC
     stage: stage.name,
     schema_version: SCHEMA_VERSION,
     code_version: codeVersion(),
-    fingerprint: plan.fingerprint,
-    input_fingerprint: plan.inputFingerprint,
-    config_hash: plan.configHash,
+    fingerprint,
+    input_fingerprint: inputFingerprint,
+    config_hash: configHash,
     config: stage.configSlice(config) ?? null,
     records_in: ctx.recordsIn,
     records_out: ctx.recordsOut,

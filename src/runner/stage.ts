@@ -1,5 +1,6 @@
 import type { PipelineConfig, PipelineRecord, Reject, StageManifest, StageName, OutputFile } from '../../schemas/index.js';
 import type { Logger } from './log.js';
+import type { MeasurementStore } from './measurements.js';
 
 /** Options from the command line that are not pipeline config (they never change a stage's output). */
 export interface RunOptions {
@@ -44,6 +45,11 @@ export interface StageContext {
    * hashed) and its folder. Reading a stage through this, never by guessing a path, keeps the two in step.
    */
   readStage(name: StageName): { manifest: StageManifest; dir: string };
+  /**
+   * A store of per-record measurements kept across runs (`src/runner/measurements.ts`): `kind` names what
+   * is measured and its version. Saved when the stage completes; optional for contexts made by hand.
+   */
+  measurements?(kind: string): Promise<MeasurementStore>;
   /** Stage-specific counter in the manifest's stats, e.g. count('per_harness', 'swe-agent'). */
   count(group: string, key: string, n?: number): void;
   /** Stage-specific value in the manifest's stats. */
@@ -71,6 +77,13 @@ export interface Stage {
    * the upstream's output, so it reruns exactly when what it reads changed. ctx.records() is then refused.
    */
   readonly readsStages?: readonly StageName[];
+  /**
+   * Set by a stage that reads its upstream only through ctx.records(), in order. When its upstream runs in
+   * the same run and this stage must run too, the frame starts both at once and hands the records over in
+   * memory (the first records() call); a second records() call (dedup's second pass) reads the upstream's
+   * folder once it is complete. ctx.upstream is null until then. The stage's folder is the same either way.
+   */
+  readonly streamsUpstream?: boolean;
   /**
    * For the first stage: files it reads besides the inputs (outcome files found beside the runs).
    * They are fingerprinted like inputs, so changing one reruns the stage.

@@ -137,6 +137,7 @@ export const dedupStage: Stage = {
   summary: 'Removes exact and near-duplicate tasks and runs (MinHash LSH, optional embeddings), and caps runs per task.',
   // 2: map, reduce and apply (the same decisions; the semantic pass embeds every task's statement in the map).
   version: '2',
+  streamsUpstream: true,
   configSlice: dedupSlice,
   // A shard's verdicts come from the reduce: its manifest (which hashes every decision file) is part of the fingerprint.
   dependencyFiles: (config) => {

@@ -92,6 +92,7 @@ export const exportStage: Stage = {
   // 6: one dataset per segment policy (export/variants/<policy>/), messages[].weight, the card's policy section;
   //    rows go to files by task-hash bucket (export.shard.buckets), in input order within a bucket.
   version: '6',
+  streamsUpstream: true,
   reportsUpstreamRejects: true,
   configSlice: exportSlice,
   async run(ctx) {

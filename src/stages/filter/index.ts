@@ -7,7 +7,8 @@ import { passThrough } from '../passthrough.js';
 import { benchmarkSources, decontaminationWarning, loadBenchmarks, type Benchmarks } from './benchmarks.js';
 import { decontaminateRule } from './decontaminate.js';
 import { infrastructureRule } from './infrastructure.js';
-import { lengthRule } from './length.js';
+import { lengthRule, LENGTH_COUNTS_VERSION, type CountStore } from './length.js';
+import { hashValue } from '../../core/hash.js';
 import { loopsRule } from './loops.js';
 import { malformedRule } from './malformed.js';
 import { isFailed, RULE_NAMES, type FilterRule, type RuleName, type Verdict } from './rule.js';
@@ -18,7 +19,7 @@ import { unfinishedRule } from './unfinished.js';
  * Infrastructure comes before malformed and unfinished: a run killed by a RetryError often also
  * looks unfinished, and it must be reported as the environment's failure, not the agent's.
  */
-export async function buildRules(config: PipelineConfig, loaded?: (bench: Benchmarks) => void, pool?: TaskPool): Promise<FilterRule[]> {
+export async function buildRules(config: PipelineConfig, loaded?: (bench: Benchmarks) => void, pool?: TaskPool, counts?: CountStore): Promise<FilterRule[]> {
   const f = config.filter;
   const rules: FilterRule[] = [];
   for (const name of RULE_NAMES) {
@@ -40,7 +41,7 @@ export async function buildRules(config: PipelineConfig, loaded?: (bench: Benchm
         rules.push(unfinishedRule(f.unfinished));
         break;
       case 'length':
-        rules.push(lengthRule(f.length, await loadTokenCounter(config.tokenizer), pool && { pool, tokenizer: config.tokenizer }));
+        rules.push(lengthRule(f.length, await loadTokenCounter(config.tokenizer), pool && { pool, tokenizer: config.tokenizer }, counts));
         break;
       case 'loops':
         rules.push(loopsRule(f.loops));
@@ -126,7 +127,9 @@ export function emptyRuleStats(config: PipelineConfig): Record<string, RuleStats
 
 async function runFilter(ctx: StageContext): Promise<void> {
   const pool = sharedPool(ctx.config.runner.workers);
-  const rules = await buildRules(ctx.config, (bench) => ctx.setStat('benchmark_ids', bench.counts), pool);
+  // Token counts of earlier runs (same record, same tokenizer): a rerun with other limits re-decides without counting.
+  const counts = ctx.config.filter.length.enabled ? await ctx.measurements?.(`length-${LENGTH_COUNTS_VERSION}-${hashValue(ctx.config.tokenizer).slice(0, 12)}`) : undefined;
+  const rules = await buildRules(ctx.config, (bench) => ctx.setStat('benchmark_ids', bench.counts), pool, counts);
   const stats = emptyRuleStats(ctx.config);
   ctx.setStat('worker_threads', pool.threads);
   for await (const { record, hit } of judged(ctx, rules, pool, stats)) {

@@ -92,26 +92,85 @@ export function lengthQuestion(cfg: LengthConfig, record: PipelineRecord): { ver
   return { question: { maxObservationTokens: cfg.max_observation_tokens, observations, maxTokens: cfg.max_tokens, conversation } };
 }
 
+/**
+ * What counting found, kept across runs (ctx.measurements): the tokens of each observation counted, and of
+ * each message counted, in order (`complete`: every message was). None of it depends on the limits, so a
+ * rerun with other limits decides from it whenever it covers the question.
+ */
+/** Bump when what is counted changes (texts, overhead): older counts are then not used. */
+export const LENGTH_COUNTS_VERSION = '1';
+
+export interface LengthCounts {
+  o: [step: number, tokens: number][];
+  m: number[];
+  complete: boolean;
+}
+
 /** Counts what the question asks, in the rule's order, stopping at the first limit passed. Runs in a worker or inline. */
 export function answerLength(counter: TokenCounter, q: LengthQuestion): LengthAnswer {
+  return countLength(counter, q).answer;
+}
+
+/** answerLength, with the counts it made. */
+export function countLength(counter: TokenCounter, q: LengthQuestion): { answer: LengthAnswer; counts: LengthCounts } {
+  const counts: LengthCounts = { o: [], m: [], complete: false };
   for (const { step, text } of q.observations) {
     const tokens = counter.count(text);
-    if (tokens > q.maxObservationTokens!) return { kind: 'observation', step, tokens };
+    counts.o.push([step, tokens]);
+    if (tokens > q.maxObservationTokens!) return { answer: { kind: 'observation', step, tokens }, counts };
   }
   if (q.conversation && q.maxTokens !== null) {
     let n = 0;
     for (const texts of q.conversation) {
-      n += PER_MESSAGE_OVERHEAD;
-      for (const t of texts) n += counter.count(t);
+      let m = PER_MESSAGE_OVERHEAD;
+      for (const t of texts) m += counter.count(t);
+      counts.m.push(m);
+      n += m;
+      if (n > q.maxTokens) return { answer: { kind: 'conversation', tokens: n }, counts };
+    }
+    counts.complete = true;
+  }
+  return { answer: null, counts };
+}
+
+/** The answer from earlier counts when they cover the question (the same answer counting gives), else undefined. */
+export function answerFromCounts(q: LengthQuestion, c: LengthCounts): LengthAnswer | undefined {
+  const seen = new Map(c.o);
+  for (const { step } of q.observations) {
+    const tokens = seen.get(step);
+    if (tokens === undefined) return undefined;
+    if (tokens > q.maxObservationTokens!) return { kind: 'observation', step, tokens };
+  }
+  if (q.conversation && q.maxTokens !== null) {
+    if (c.m.length > q.conversation.length) return undefined;
+    let n = 0;
+    for (const m of c.m) {
+      n += m;
       if (n > q.maxTokens) return { kind: 'conversation', tokens: n };
     }
+    if (!c.complete || c.m.length !== q.conversation.length) return undefined;
   }
   return null;
 }
 
+/** Earlier counts and these, as one entry (observations by step; the longer run of message counts). */
+function mergeCounts(old: LengthCounts | undefined, add: LengthCounts): LengthCounts {
+  if (!old) return add;
+  const o = new Map(old.o);
+  for (const [step, t] of add.o) o.set(step, t);
+  const m = add.complete || add.m.length > old.m.length ? add : old;
+  return { o: [...o].sort((a, b) => a[0] - b[0]), m: m.m, complete: m.complete };
+}
+
 /** The worker task: the tokenizer is loaded once per thread (loadTokenCounter caches it). */
-export async function answerLengthTask(input: { tokenizer: TokenizerConfig; question: LengthQuestion }): Promise<LengthAnswer> {
-  return answerLength(await loadTokenCounter(input.tokenizer), input.question);
+export async function answerLengthTask(input: { tokenizer: TokenizerConfig; question: LengthQuestion }): Promise<{ answer: LengthAnswer; counts: LengthCounts }> {
+  return countLength(await loadTokenCounter(input.tokenizer), input.question);
+}
+
+/** Where the rule keeps its counts between runs (the frame's MeasurementStore, or anything alike). */
+export interface CountStore {
+  get(key: string): unknown;
+  set(key: string, value: unknown): void;
 }
 
 function verdictOf(cfg: LengthConfig, counterName: string, a: LengthAnswer): Verdict | null {
@@ -135,24 +194,49 @@ function verdictOf(cfg: LengthConfig, counterName: string, a: LengthAnswer): Ver
  * With a pool of threads, `checkAsync` counts in a worker (the rule's only costly part); `check` counts
  * here. Both ask the same question and answer it with the same function, so the verdicts are the same.
  */
-export function lengthRule(cfg: LengthConfig, counter: TokenCounter, workers?: { pool: TaskPool; tokenizer: TokenizerConfig }): FilterRule {
+export function lengthRule(
+  cfg: LengthConfig,
+  counter: TokenCounter,
+  workers?: { pool: TaskPool; tokenizer: TokenizerConfig },
+  store?: CountStore,
+): FilterRule {
+  /** Counts already made for this record (same id, same training text), or the counting, kept. */
+  const decide = async (record: PipelineRecord, q: LengthQuestion, count: () => Promise<{ answer: LengthAnswer; counts: LengthCounts }> | { answer: LengthAnswer; counts: LengthCounts }) => {
+    const key = `${record.id}:${trainingMessageCount(record)}`;
+    const old = store?.get(key) as LengthCounts | undefined;
+    const known = old ? answerFromCounts(q, old) : undefined;
+    if (known !== undefined) return verdictOf(cfg, counter.name, known);
+    const { answer, counts } = await count();
+    store?.set(key, mergeCounts(old, counts));
+    return verdictOf(cfg, counter.name, answer);
+  };
+  const useWorkers = workers && workers.pool.threads > 0;
   return {
     name: 'length',
     applyTo: cfg.apply_to,
     check(record) {
       const asked = lengthQuestion(cfg, record);
       if ('verdict' in asked) return asked.verdict;
-      return asked.question ? verdictOf(cfg, counter.name, answerLength(counter, asked.question)) : null;
+      if (!asked.question) return null;
+      const q = asked.question;
+      if (!store) return verdictOf(cfg, counter.name, answerLength(counter, q));
+      // Synchronous path: the same decision as decide(), without awaiting.
+      const key = `${record.id}:${trainingMessageCount(record)}`;
+      const old = store.get(key) as LengthCounts | undefined;
+      const known = old ? answerFromCounts(q, old) : undefined;
+      if (known !== undefined) return verdictOf(cfg, counter.name, known);
+      const { answer, counts } = countLength(counter, q);
+      store.set(key, mergeCounts(old, counts));
+      return verdictOf(cfg, counter.name, answer);
     },
-    checkAsync:
-      workers && workers.pool.threads > 0
-        ? async (record) => {
-            const asked = lengthQuestion(cfg, record);
-            if ('verdict' in asked) return asked.verdict;
-            if (!asked.question) return null;
-            const answer = await workers.pool.run('filter.length', { tokenizer: workers.tokenizer, question: asked.question });
-            return verdictOf(cfg, counter.name, answer);
-          }
-        : undefined,
+    checkAsync: useWorkers
+      ? async (record) => {
+          const asked = lengthQuestion(cfg, record);
+          if ('verdict' in asked) return asked.verdict;
+          if (!asked.question) return null;
+          const q = asked.question;
+          return decide(record, q, () => workers.pool.run('filter.length', { tokenizer: workers.tokenizer, question: q }) as Promise<{ answer: LengthAnswer; counts: LengthCounts }>);
+        }
+      : undefined,
   };
 }

@@ -72,6 +72,7 @@ export const labelStage: Stage = {
   summary: 'Estimates, per agent step, the hindsight probability that a failed run would still succeed.',
   // 2: anomaly flags (curve-never-falls, curve-constant, planted-instruction, ...) and stats.quality.
   version: '2',
+  streamsUpstream: true,
   configSlice: labelConfigSlice,
   cacheDirs: (config, outDir) => [resolveCacheDir(config.label.cache_dir, outDir)],
   dependencyFiles: (config) => (config.label.teacher.base_url && config.label.teacher.instructions_file ? [config.label.teacher.instructions_file] : []),

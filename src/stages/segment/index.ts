@@ -38,6 +38,7 @@ export const segmentStage: Stage = {
   // 2: failed runs whose curve never falls or never moves are suspicious (dropped by default).
   // 3: credit-assignment policies (segment.policies), several per run.
   version: '3',
+  streamsUpstream: true,
   configSlice: (config) => config.segment,
   async run(ctx) {
     const cfg = ctx.config.segment;

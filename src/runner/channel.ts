@@ -1,0 +1,88 @@
+import type { PipelineRecord } from '../../schemas/index.js';
+
+/** One record handed from a stage to the next in the same process: the frozen object and the line written for it. */
+export interface Handed {
+  record: PipelineRecord;
+  line: string;
+}
+
+/** Thrown into a consumer whose producer failed or stopped: the consumer's output is not kept either. */
+export class UpstreamFailed extends Error {
+  constructor(readonly stage: string) {
+    super(`the ${stage} stage before this one did not finish`);
+  }
+}
+
+/**
+ * A bounded, ordered queue between a stage that is still running and the next stage, which reads its
+ * records from here instead of parsing the part files again. Bounded by records and by line bytes, so
+ * memory does not grow with the corpus: a producer that gets ahead waits. A consumer that ends (or fails)
+ * detaches, and from then on the producer's records are only written to its own folder.
+ */
+export class RecordChannel {
+  private readonly queue: Handed[] = [];
+  private queuedBytes = 0;
+  private ended = false;
+  private failure: Error | null = null;
+  private detached = false;
+  private wakeConsumer: (() => void) | null = null;
+  private wakeProducer: (() => void) | null = null;
+
+  constructor(
+    private readonly maxRecords = 64,
+    private readonly maxBytes = 16 * 1024 * 1024,
+  ) {}
+
+  async push(item: Handed): Promise<void> {
+    if (this.detached) return;
+    while (!this.detached && this.queue.length > 0 && (this.queue.length >= this.maxRecords || this.queuedBytes >= this.maxBytes)) {
+      await new Promise<void>((r) => (this.wakeProducer = r));
+    }
+    if (this.detached) return;
+    this.queue.push(item);
+    this.queuedBytes += item.line.length;
+    this.wake('consumer');
+  }
+
+  /** The producer wrote its last record (its folder is not necessarily in place yet). */
+  end(): void {
+    this.ended = true;
+    this.wake('consumer');
+  }
+
+  /** The producer failed or stopped: the consumer's next read throws. */
+  fail(stage: string): void {
+    this.failure = new UpstreamFailed(stage);
+    this.wake('consumer');
+  }
+
+  /** The consumer is done with the channel: producers never wait for it again. */
+  detach(): void {
+    this.detached = true;
+    this.queue.length = 0;
+    this.queuedBytes = 0;
+    this.wake('producer');
+  }
+
+  async *drain(): AsyncGenerator<Handed> {
+    for (;;) {
+      if (this.failure) throw this.failure;
+      const item = this.queue.shift();
+      if (item) {
+        this.queuedBytes -= item.line.length;
+        this.wake('producer');
+        yield item;
+        continue;
+      }
+      if (this.ended) return;
+      await new Promise<void>((r) => (this.wakeConsumer = r));
+    }
+  }
+
+  private wake(who: 'consumer' | 'producer'): void {
+    const w = who === 'consumer' ? this.wakeConsumer : this.wakeProducer;
+    if (who === 'consumer') this.wakeConsumer = null;
+    else this.wakeProducer = null;
+    w?.();
+  }
+}
