@@ -38,7 +38,7 @@ describe('worker pool', () => {
       const q = lengthQuestion(config.filter.length, r);
       if ('verdict' in q || !q.question) continue;
       asked++;
-      expect(await pool.run('filter.length', { tokenizer: config.tokenizer, question: q.question })).toEqual(answerLength(counter, q.question));
+      expect((await pool.run('filter.length', { tokenizer: config.tokenizer, question: q.question })).answer).toEqual(answerLength(counter, q.question));
     }
     expect(asked).toBeGreaterThan(3);
   }, 120_000);
@@ -69,7 +69,7 @@ describe('worker pool', () => {
     await expect(pool.run('nope' as never, {} as never)).rejects.toThrow('unknown worker task "nope"');
     const bad = { kind: 'huggingface' as const, path: '/nonexistent/tokenizer' };
     await expect(pool.run('filter.length', { tokenizer: bad, question: { maxObservationTokens: 1, observations: [{ step: 0, text: 'x y' }], maxTokens: null, conversation: null } })).rejects.toThrow(/tokenizer\.path/);
-    expect(await pool.run('filter.length', { tokenizer: config.tokenizer, question: { maxObservationTokens: 1, observations: [{ step: 4, text: 'hello world' }], maxTokens: null, conversation: null } })).toEqual({ kind: 'observation', step: 4, tokens: 2 });
+    expect((await pool.run('filter.length', { tokenizer: config.tokenizer, question: { maxObservationTokens: 1, observations: [{ step: 4, text: 'hello world' }], maxTokens: null, conversation: null } })).answer).toEqual({ kind: 'observation', step: 4, tokens: 2 });
   }, 60_000);
 
   it('computes MinHash signatures in workers exactly as dedup does', async () => {
