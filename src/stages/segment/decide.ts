@@ -18,6 +18,23 @@ export function spanOf(record: PipelineRecord, trainedSteps: number[]): { train_
 /** How every message about a run starts: the run, its task, and where it came from. */
 export const whoIs = (record: PipelineRecord) => `Run ${record.id} (task ${record.task_id}, ${record.source.file} record ${record.source.record})`;
 
+/** A resolved run's segment: every agent turn trained, no curve, every message kept (shared by every policy). */
+export function wholeRunSegment(record: PipelineRecord): Segment {
+  const all = record.steps.map((s) => s.index);
+  return {
+    ...spanOf(record, all),
+    trained_steps: all,
+    peak_step: null,
+    peak_value: null,
+    critical_step: null,
+    critical_drop: null,
+    shape: null,
+    smoothed: null,
+    note: null,
+    cut_after: null,
+  };
+}
+
 export function decideSegment(record: PipelineRecord, cfg: SegmentConfig): SegmentDecision {
   const who = whoIs(record);
   const resolved = record.outcome.resolved;
@@ -25,20 +42,7 @@ export function decideSegment(record: PipelineRecord, cfg: SegmentConfig): Segme
     return { kind: 'drop', reason: 'no-agent-turns', message: `${who} has no agent turn to train.`, shape: null };
   }
   if (resolved === true) {
-    const all = record.steps.map((s) => s.index);
-    const segment: Segment = {
-      ...spanOf(record, all),
-      trained_steps: all,
-      peak_step: null,
-      peak_value: null,
-      critical_step: null,
-      critical_drop: null,
-      shape: null,
-      smoothed: null,
-      note: null,
-      cut_after: null,
-    };
-    return { kind: 'train', segment, outcome: 'resolved', shape: null, noClearMistake: false };
+    return { kind: 'train', segment: wholeRunSegment(record), outcome: 'resolved', shape: null, noClearMistake: false };
   }
   if (!cfg.enabled) {
     return {

@@ -1,6 +1,6 @@
 import type { PipelineRecord, Segment, SegmentConfig, SegmentPolicy, Step } from '../../../../schemas/index.js';
 import { classifyShape, smooth } from '../curve.js';
-import { spanOf, whoIs, type SegmentDecision } from '../decide.js';
+import { spanOf, wholeRunSegment, whoIs, type SegmentDecision } from '../decide.js';
 
 // What every policy shares: the checks that come before any policy (no turns, segment disabled, unknown
 // outcome), resolved runs trained whole, and turning a set of trained steps into a Segment.
@@ -81,21 +81,7 @@ export function shapeOf(record: PipelineRecord, cfg: SegmentConfig): Segment['sh
 
 /** A resolved run: every agent turn, messages kept whole (weights 1 when the policy weights). */
 export function wholeRun(record: PipelineRecord, policy: SegmentPolicy, weighted = false): SegmentDecision {
-  const all = record.steps.map((s) => s.index);
-  const segment: Segment = {
-    ...spanOf(record, all),
-    trained_steps: all,
-    peak_step: null,
-    peak_value: null,
-    critical_step: null,
-    critical_drop: null,
-    shape: null,
-    smoothed: null,
-    note: null,
-    cut_after: null,
-    policy,
-    ...(weighted ? { weights: all.map(() => 1) } : {}),
-  };
+  const segment: Segment = { ...wholeRunSegment(record), policy, ...(weighted ? { weights: record.steps.map(() => 1) } : {}) };
   return { kind: 'train', segment, outcome: 'resolved', shape: null, noClearMistake: false };
 }
 
