@@ -26,13 +26,42 @@ export interface ScanOptions {
   highWaterMark?: number;
 }
 
+/** A line's bytes (its own ArrayBuffer, so it can be transferred to a worker thread), not decoded. */
+export interface RawLine {
+  index: number;
+  line: number;
+  bytes: Uint8Array;
+}
+
 /**
  * Streams the lines of a file holding at most one line (up to maxLineBytes) and one read buffer in
  * memory. Lines are split on bytes and decoded whole, so a character split across read buffers is
  * never damaged. A final line without a newline is still yielded (a truncated file shows up as bad
  * JSON downstream, never as silent loss). Blank lines are skipped but counted in `line`.
  */
-export async function* scanLines(path: string, opts: ScanOptions = {}): AsyncGenerator<Line | OverlongLine> {
+export function scanLines(path: string, opts: ScanOptions = {}): AsyncGenerator<Line | OverlongLine> {
+  return scan(path, opts, (buf, line, index) => {
+    const { text, invalid } = decodeUtf8(buf);
+    return text.trim() === '' ? null : { index, line, text, invalidUtf8: invalid };
+  });
+}
+
+/** scanLines without decoding: each line's bytes, copied out of the read buffer (decoded where they are parsed). */
+export function scanRawLines(path: string, opts: ScanOptions = {}): AsyncGenerator<RawLine | OverlongLine> {
+  return scan(path, opts, (buf, line, index) => (isBlank(buf) ? null : { index, line, bytes: new Uint8Array(buf) }));
+}
+
+/** What String.prototype.trim() would leave empty, decided on the bytes (a line usually starts with "{"). */
+function isBlank(buf: Buffer): boolean {
+  for (let i = 0; i < buf.length; i++) {
+    const b = buf[i]!;
+    if (b >= 0x80) return decodeUtf8(buf).text.trim() === '';
+    if (b !== 0x20 && (b < 0x09 || b > 0x0d)) return false;
+  }
+  return true;
+}
+
+async function* scan<T extends { index: number }>(path: string, opts: ScanOptions, make: (buf: Buffer, line: number, index: number) => T | null): AsyncGenerator<T | OverlongLine> {
   const max = opts.maxLineBytes ?? Number.POSITIVE_INFINITY;
   let pieces: Buffer[] = [];
   let pending = 0;
@@ -40,14 +69,14 @@ export async function* scanLines(path: string, opts: ScanOptions = {}): AsyncGen
   let skipped = 0;
   let lineNo = 0;
   let index = 0;
-  const take = (): Line | null => {
+  const take = (): T | null => {
     let buf = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, pending);
     pieces = [];
     pending = 0;
     if (buf.length && buf[buf.length - 1] === 0x0d) buf = buf.subarray(0, buf.length - 1);
-    const { text, invalid } = decodeUtf8(buf);
-    if (text.trim() === '') return null;
-    return { index: index++, line: lineNo, text, invalidUtf8: invalid };
+    const made = make(buf, lineNo, index);
+    if (made) index++;
+    return made;
   };
   // One read buffer, reused: a line is decoded (copied out) before the next read overwrites it, and only
   // the part of a line that spans reads is copied, so memory does not grow with GC lag on a huge line.

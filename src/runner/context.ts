@@ -179,6 +179,17 @@ export class RunningStage implements StageContext {
     if (this.downstream) await this.downstream.push({ record: deepFreeze(parsed.data), line });
   }
 
+  get handsOn(): boolean {
+    return this.downstream !== null;
+  }
+
+  async emitSerialized({ line, record }: { line: string; record: PipelineRecord | null; task_id: string }): Promise<void> {
+    await this.parts.writeLine(line);
+    this.recordsOut++;
+    this.tick();
+    if (this.downstream) await this.downstream.push({ record: deepFreeze(record ?? (JSON.parse(line) as PipelineRecord)), line });
+  }
+
   private track(record: PipelineRecord): void {
     // Weak: a stage that never emits what it reads (export) must not keep the records alive.
     this.inFlight.set(record.id, new WeakRef(record));

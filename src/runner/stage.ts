@@ -31,6 +31,14 @@ export interface StageContext {
   records(opts?: { count?: boolean }): AsyncGenerator<PipelineRecord>;
   /** Passes a record on: validated, then appended to the stage's part files. */
   emit(record: PipelineRecord): Promise<void>;
+  /**
+   * Passes on a record the stage validated against PipelineRecord and serialised itself (in a worker
+   * thread): `line` is its JSON.stringify. `record` may be null when `handsOn` is false (nobody reads the
+   * object); `task_id` is the record's.
+   */
+  emitSerialized(serialized: { line: string; record: PipelineRecord | null; task_id: string }): Promise<void>;
+  /** Whether emitted records are handed to the next stage in memory (then emitSerialized needs the object). */
+  readonly handsOn: boolean;
   /** Drops a record with a machine-readable reason and a sentence a person can read. */
   reject(reject: RejectInput): Promise<void>;
   /** For stages that read their own input (ingest): one more record seen. */

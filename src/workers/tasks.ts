@@ -1,16 +1,19 @@
 import { encodeGroup } from '../io/parquet/encode-group.js';
 import { answerLengthTask } from '../stages/filter/length.js';
+import { convertRecord } from '../stages/ingest/convert.js';
 import { statementSignatures } from './minhash.js';
 
 /**
  * Every task a worker thread can run, by name. Inputs and outputs are strings, numbers and byte arrays
- * (cheap to copy or transfer), never whole records: a structured clone of a big object graph costs
- * about as much as parsing it. The inline pool calls the same functions, so outputs cannot differ.
+ * (cheap to copy or transfer), and whole records only where the other side needs the object anyway
+ * (ingest's converted record, handed to filter: its structured clone costs less than parsing its line
+ * again). The inline pool calls the same functions, so outputs cannot differ.
  */
 const TASKS = {
   'filter.length': answerLengthTask,
   'parquet.encode-group': encodeGroup,
   'dedup.signatures': statementSignatures,
+  'ingest.record': convertRecord,
 } satisfies Record<string, (input: never) => unknown>;
 
 export type Tasks = typeof TASKS;

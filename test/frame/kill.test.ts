@@ -7,12 +7,15 @@ import { hashTree, isManifest, runCli, startCli, tempDir } from '../helpers/cli.
 
 const MIDDLE_STAGES = ['filter', 'dedup', 'label', 'segment'];
 
-/** Resolves with the first temporary stage folder seen in out, polling fast. */
+/**
+ * Resolves with the first temporary folder of a middle stage seen in out once ingest is complete, polling
+ * fast (filter and the stages after it run beside ingest, so their folders exist from the start).
+ */
 async function waitForPartial(out: string, stages: string[], timeoutMs: number): Promise<string | null> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     const entries = await readdir(out).catch(() => [] as string[]);
-    const hit = entries.find((e) => stages.some((s) => e.startsWith(`.${s}.partial-`)));
+    const hit = entries.includes('ingest') && stages.map((s) => entries.find((e) => e.startsWith(`.${s}.partial-`))).find((e) => e !== undefined);
     if (hit) return hit;
     await new Promise((r) => setTimeout(r, 2));
   }

@@ -45,11 +45,41 @@ function within(scope: string, file: string): boolean {
   return abs.startsWith(scope.endsWith(sep) ? scope : scope + sep);
 }
 
+interface PatchEntry {
+  patch: string;
+  file: string;
+  scope: string | null;
+  order: number;
+}
+
+export interface LabelIndexData {
+  labels: [string, Entry[]][];
+  patches: [string, PatchEntry[]][];
+  order: number;
+}
+
 /** Outcome and patch lookup by task id, scoped by folder; config-named files win over found ones. */
 export class LabelIndex {
   private readonly labels = new Map<string, Entry[]>();
-  private readonly patches = new Map<string, { patch: string; file: string; scope: string | null; order: number }[]>();
+  private readonly patches = new Map<string, PatchEntry[]>();
   private order = 0;
+
+  get size(): number {
+    return this.labels.size + this.patches.size;
+  }
+
+  /** Plain data, so a worker thread can rebuild the same index (`LabelIndex.fromData`). */
+  toData(): LabelIndexData {
+    return { labels: [...this.labels], patches: [...this.patches], order: this.order };
+  }
+
+  static fromData(data: LabelIndexData): LabelIndex {
+    const index = new LabelIndex();
+    for (const [k, v] of data.labels) index.labels.set(k, v);
+    for (const [k, v] of data.patches) index.patches.set(k, v);
+    index.order = data.order;
+    return index;
+  }
 
   add(parsed: ParsedOutcomeFile, file: string, explicit: boolean): number {
     const order = this.order++;

@@ -161,6 +161,8 @@ export const filterStage: Stage = {
   summary: 'Drops contaminated, malformed, unfinished, over-long, looping and infrastructure-failed runs.',
   // 5: the bundled benchmark lists are checked by default; decontaminated-id rejects name their lists (4: undeclared tools, after-submit text).
   version: '5',
+  // Reads ingest's records as ingest emits them when both run (no second parse of the corpus).
+  streamsUpstream: true,
   // The length limits are counted with the shared tokenizer, so its choice changes this stage's output.
   configSlice: (config) => ({ ...config.filter, tokenizer: config.tokenizer }),
   // The lists' contents, bundled ones included, are fingerprinted: editing one reruns filter.

@@ -23,6 +23,10 @@ export class ShardedIngest {
       if (!this.settle(partition.ownsTask(record.task_id))) return;
       await inner.emit(record);
     };
+    const emitSerialized: StageContext['emitSerialized'] = async (serialized) => {
+      if (!this.settle(partition.ownsTask(serialized.task_id))) return;
+      await inner.emitSerialized(serialized);
+    };
     const reject = async (r: RejectInput): Promise<void> => {
       const owned = r.task_id ? partition.ownsTask(r.task_id) : partition.ownsUnidentified(r.file ?? '', r.record ?? null);
       if (!this.settle(owned)) return;
@@ -32,7 +36,7 @@ export class ShardedIngest {
       this.pending += n;
     };
     this.ctx = new Proxy(inner, {
-      get: (target, key) => (key === 'emit' ? emit : key === 'reject' ? reject : key === 'countIn' ? countIn : Reflect.get(target, key, target)),
+      get: (target, key) => (key === 'emit' ? emit : key === 'emitSerialized' ? emitSerialized : key === 'reject' ? reject : key === 'countIn' ? countIn : Reflect.get(target, key, target)),
     });
   }
 

@@ -1,19 +1,31 @@
-import { open, stat } from 'node:fs/promises';
-import { Trajectory, type IngestConfig } from '../../../schemas/index.js';
+import { open, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { IngestConfig } from '../../../schemas/index.js';
 import { UserError } from '../../core/errors.js';
+import { hashValue } from '../../core/hash.js';
+import { normalizeParsed } from '../../core/text.js';
 import { detectFormat, looksCanonical } from '../../formats/detect.js';
 import { LabelIndex, parseOutcomeFile, predictionLine, type ParsedOutcomeFile } from '../../formats/labels/index.js';
-import { FormatError, isObject, type AdapterContext } from '../../formats/types.js';
+import { isObject, type AdapterContext } from '../../formats/types.js';
 import { displayPath } from '../../io/inputs.js';
-import { scanLines, type Line, type OverlongLine } from '../../io/jsonl.js';
-import type { StageContext } from '../../runner/stage.js';
-import { assemble, type LabelOrigin } from './assemble.js';
-import { RunMetadata, fileKind, jsonParseFailure, looksLikeRunAttempt, readJsonFile, taskIdFromFileName } from './files.js';
+import { scanLines, scanRawLines, type OverlongLine, type RawLine } from '../../io/jsonl.js';
+import type { RejectInput, StageContext } from '../../runner/stage.js';
+import { orderedMap } from '../../workers/ordered.js';
+import { sharedPool } from '../../workers/pool.js';
+import type { LabelOrigin } from './assemble.js';
+import type { IngestSettings, RecordResult, RecordTask } from './convert.js';
+import { RunMetadata, fileKind, looksLikeRunAttempt, readJsonFile, taskIdFromFileName } from './files.js';
 import { besideOutcomeFiles } from './beside.js';
 import { IngestNotes, atLine, atRow, inFile, type Where } from './notes.js';
+import { ingestPartition } from './partition.js';
 import { parquetRows } from './parquet.js';
 import { IngestRedaction } from './redaction.js';
-import { normalizeParsed } from '../../core/text.js';
+
+/** Where the ingest worker task keeps the outcome files' index during a run (removed when the stage ends). */
+const LABELS_FILE = '.labels-index.json';
+
+/** A record to convert, or one whose outcome is known without converting (an over-long line, an empty file). */
+type Item = { kind: 'convert'; task: RecordTask; cutIfBad?: boolean } | { kind: 'known'; where: Where; reject: RejectInput };
 
 type Plan = { file: string; kind: 'json' | 'jsonl' | 'parquet' } | { file: string; kind: 'consumed' } | { file: string; kind: 'skip'; reason: string };
 
@@ -44,11 +56,7 @@ export class IngestReader {
     await this.loadConfigLabels();
     await this.classifyInputs();
     if (this.cfg.find_labels) await this.findLabelsBeside();
-    for (const p of this.plan) {
-      if (p.kind === 'json') await this.readJsonRun(p.file);
-      else if (p.kind === 'jsonl') await this.readJsonl(p.file);
-      else if (p.kind === 'parquet') await this.readParquet(p.file);
-    }
+    await this.readRuns();
     this.ctx.setStat('label_files', this.labelFiles);
     this.ctx.setStat('per_outcome_by_harness', this.outcomeByHarness);
     this.ctx.setStat('label_conflicts', this.labelConflicts);
@@ -156,18 +164,6 @@ export class IngestReader {
     return { file, record, dataset: this.cfg.dataset };
   }
 
-  private async readJsonRun(file: string): Promise<void> {
-    this.countIn();
-    const where = inFile(file);
-    const r = await readJsonFile(file, this.cfg.max_json_bytes);
-    if (!r.ok) {
-      this.notes.repaired(where, r.invalidUtf8, 0);
-      await this.ctx.reject({ reason: r.reason, message: `${file} cannot be read: ${r.message}.`, file, record: 0 });
-      return;
-    }
-    await this.handle(r.value, where, taskIdFromFileName(file), r.invalidUtf8);
-  }
-
   private async endsWithNewline(file: string): Promise<boolean> {
     const st = await stat(file);
     if (st.size === 0) return true;
@@ -181,160 +177,146 @@ export class IngestReader {
     }
   }
 
-  private async readJsonl(file: string): Promise<void> {
+  /** What the per-record conversion needs besides the record (src/stages/ingest/convert.ts), the same in every thread. */
+  private async settings(): Promise<IngestSettings> {
+    let labels: IngestSettings['labels'] = null;
+    if (this.labels.size) {
+      // Written once, read once per worker thread (the index of a big outcome file is too large to send with each record).
+      const text = JSON.stringify(this.labels.toData());
+      labels = { file: join(this.ctx.dir, LABELS_FILE), key: hashValue(text) };
+      await writeFile(labels.file, text);
+    }
+    const { format, max_depth, max_json_bytes, dataset, redact } = this.cfg;
+    const p = ingestPartition(this.ctx.config);
+    return {
+      ingest: { format, max_depth, max_json_bytes, dataset, redact },
+      labels,
+      partition: p ? { index: p.index, count: p.count, buckets: p.buckets } : null,
+      wantRecord: this.ctx.handsOn,
+    };
+  }
+
+  /** Every record of every input, in order: a conversion for the pool, or an outcome known here (nothing to convert). */
+  private async *items(settings: IngestSettings): AsyncGenerator<Item> {
+    for (const p of this.plan) {
+      if (p.kind === 'json') {
+        const where = inFile(p.file);
+        yield { kind: 'convert', task: { where, source: { path: p.file }, fallbackTaskId: taskIdFromFileName(p.file), runModel: await this.runMeta.modelFor(p.file), settings } };
+      } else if (p.kind === 'jsonl') yield* this.jsonlItems(p.file, settings);
+      else if (p.kind === 'parquet') yield* this.parquetItems(p.file, settings);
+    }
+  }
+
+  private async *jsonlItems(file: string, settings: IngestSettings): AsyncGenerator<Item> {
     const complete = await this.endsWithNewline(file);
     const max = this.cfg.max_line_bytes;
+    const runModel = await this.runMeta.modelFor(file);
     let seen = 0;
-    let last: Line | OverlongLine | null = null;
+    let last: RawLine | OverlongLine | null = null;
     // One line behind, so the last line is known to be the last when it fails to parse.
-    const handleLine = async (item: Line | OverlongLine, isLast: boolean): Promise<void> => {
-      this.countIn();
-      const where = atLine(file, item.line);
-      if ('overlong' in item) {
-        await this.ctx.reject({
-          reason: 'line-too-large',
-          message: `${where.label} is ${item.bytes} bytes, more than ingest.max_line_bytes (${max}); it was skipped to the next newline without being read.`,
-          file,
-          record: where.record,
-        });
-        return;
+    const item = (line: RawLine | OverlongLine, isLast: boolean): Item => {
+      const where = atLine(file, line.line);
+      if ('overlong' in line) {
+        return {
+          kind: 'known',
+          where,
+          reject: {
+            reason: 'line-too-large',
+            message: `${where.label} is ${line.bytes} bytes, more than ingest.max_line_bytes (${max}); it was skipped to the next newline without being read.`,
+            file,
+            record: where.record,
+          },
+        };
       }
-      let value: unknown;
-      try {
-        value = JSON.parse(item.text);
-      } catch (err) {
-        this.notes.repaired(where, item.invalidUtf8, 0);
-        const { truncated: cut, msg } = jsonParseFailure(err);
-        const truncated = isLast && !complete && cut;
-        const binary = item.invalidUtf8 > 0 ? ` (${item.invalidUtf8} invalid UTF-8 sequence(s): is it a binary file?)` : '';
-        await this.ctx.reject({
-          reason: truncated ? 'truncated-file' : 'bad-json',
-          message: truncated
-            ? `${where.label} stops before it is complete: the file ends mid-record (${msg}).`
-            : `${where.label} is not valid JSON: ${msg}${binary}.`,
-          file,
-          record: where.record,
-        });
-        return;
-      }
-      await this.handle(value, where, null, item.invalidUtf8);
+      return { kind: 'convert', task: { where, source: { bytes: line.bytes }, fallbackTaskId: null, runModel, settings }, cutIfBad: isLast && !complete };
     };
-    for await (const item of scanLines(file, { maxLineBytes: max })) {
+    for await (const line of scanRawLines(file, { maxLineBytes: max })) {
       seen++;
-      if (last) await handleLine(last, false);
-      last = item;
+      if (last) yield item(last, false);
+      last = line;
     }
-    if (last) await handleLine(last, true);
-    if (seen === 0) {
-      // A file of a trajectory's type that holds nothing is accounted for, not silently passed over.
-      this.countIn();
-      await this.ctx.reject({ reason: 'empty-file', message: `${file} holds no record (it is empty or blank).`, file, record: null });
-    }
+    if (last) yield item(last, true);
+    // A file of a trajectory's type that holds nothing is accounted for, not silently passed over.
+    if (seen === 0) yield { kind: 'known', where: inFile(file), reject: { reason: 'empty-file', message: `${file} holds no record (it is empty or blank).`, file, record: null } };
   }
 
-  private async readParquet(file: string): Promise<void> {
+  private async *parquetItems(file: string, settings: IngestSettings): AsyncGenerator<Item> {
     let seen = 0;
+    const runModel = await this.runMeta.modelFor(file);
     try {
       for await (const { row, index } of parquetRows(file)) {
-        this.countIn();
         seen++;
-        await this.handle(row, atRow(file, index), null, 0);
+        yield { kind: 'convert', task: { where: atRow(file, index), source: { value: row, invalidUtf8: 0 }, fallbackTaskId: null, runModel, settings } };
       }
     } catch (err) {
-      this.countIn();
       const what = seen ? `after ${seen} row(s)` : '(is it a Parquet file?)';
-      await this.ctx.reject({
-        reason: 'bad-parquet',
-        message: `${file} cannot be read as Parquet ${what}: ${(err as Error).message}.`,
-        file,
-        record: seen,
-      });
+      yield { kind: 'known', where: inFile(file), reject: { reason: 'bad-parquet', message: `${file} cannot be read as Parquet ${what}: ${(err as Error).message}.`, file, record: seen } };
     }
   }
 
-  private async handle(raw: unknown, where: Where, fallbackTaskId: string | null, invalidUtf8: number): Promise<void> {
+  /** Converts every record (in the worker pool when there is one), then accounts for each in input order. */
+  private async readRuns(): Promise<void> {
+    const settings = await this.settings();
+    const pool = sharedPool(this.ctx.config.runner.workers);
+    this.ctx.setStat('worker_threads', pool.threads);
+    const converted = orderedMap(
+      this.items(settings),
+      async (item) => {
+        if (item.kind === 'known') return { item, result: null };
+        const transfer = 'bytes' in item.task.source ? [item.task.source.bytes.buffer as ArrayBuffer] : undefined;
+        return { item, result: await pool.run('ingest.record', item.task, transfer) };
+      },
+      { window: Math.max(1, pool.window), name: (item) => `ingest: ${item.kind === 'known' ? item.where.label : item.task.where.label}` },
+    );
+    for await (const { item, result } of converted) {
+      this.countIn();
+      if (item.kind === 'known') await this.ctx.reject(item.reject);
+      else await this.apply(item.task.where, result!, item.cutIfBad ?? false);
+    }
+    if (settings.labels) await rm(settings.labels.file, { force: true });
+  }
+
+  private async apply(where: Where, r: RecordResult, cutIfBad: boolean): Promise<void> {
     const { file, record, label } = where;
-    const norm = normalizeParsed(raw, this.cfg.max_depth);
-    if (!norm.ok) {
-      this.notes.repaired(where, invalidUtf8, 0);
-      await this.ctx.reject({
-        reason: 'too-deep',
-        message: `${label} is nested more than ${norm.maxDepth} levels deep (ingest.max_depth); no trajectory nests like that, and later stages would overflow the stack.`,
-        file,
-        record,
-      });
-      return;
-    }
-    const value = norm.value;
-    this.notes.repaired(where, invalidUtf8, norm.loneSurrogates);
-    const repaired = invalidUtf8 + norm.loneSurrogates ? { invalid_utf8: invalidUtf8, lone_surrogates: norm.loneSurrogates } : null;
-    // Adapters name a record "Record N of FILE"; say it as a line, a row or the file.
-    const say = (m: string): string => m.split(`Record ${record} of ${file}`).join(label);
-    const actx = this.adapterContext(file, record);
-    const detected = detectFormat(value, actx, this.cfg.format);
-    if (detected.kind === 'canonical') {
-      const parsed = Trajectory.safeParse(value);
-      if (!parsed.success) {
-        const i = parsed.error.issues[0];
-        await this.ctx.reject({ reason: 'unknown-shape', message: `${label} is not a canonical trajectory: ${i?.path.join('.')}: ${i?.message}.`, file, record });
+    this.notes.repaired(where, r.invalidUtf8, r.loneSurrogates);
+    switch (r.kind) {
+      case 'unparsable': {
+        const truncated = cutIfBad && r.truncated;
+        const binary = r.invalidUtf8 > 0 ? ` (${r.invalidUtf8} invalid UTF-8 sequence(s): is it a binary file?)` : '';
+        await this.ctx.reject({
+          reason: truncated ? 'truncated-file' : 'bad-json',
+          message: truncated ? `${label} stops before it is complete: the file ends mid-record (${r.msg}).` : `${label} is not valid JSON: ${r.msg}${binary}.`,
+          file,
+          record,
+        });
         return;
       }
-      if (this.foreign(parsed.data.task_id)) return;
-      const clean = await this.redaction.apply(parsed.data);
-      if (!clean) return;
-      this.countEmitted(clean, clean.outcome.resolved === null ? 'none' : 'record');
-      await this.ctx.emit(clean);
-      return;
-    }
-    if (detected.kind === 'unknown') {
-      const keys = isObject(value) ? Object.keys(value).slice(0, 8).join(', ') : Array.isArray(value) ? `a list of ${value.length}` : typeof value;
-      const what = this.cfg.format === 'auto' ? 'is not in any known trajectory format' : `is not a ${this.cfg.format} record (ingest.format)`;
-      await this.ctx.reject({ reason: 'unknown-shape', message: `${label} ${what} (top level: ${keys || 'empty'}).`, file, record });
-      return;
-    }
-    try {
-      const draft = detected.adapter.convert(value, actx);
-      const runModel = draft.teacher_model ? null : await this.runMeta.modelFor(file);
-      const joined = assemble({
-        draft,
-        file,
-        record,
-        fallbackTaskId,
-        lookup: (id) => this.labels.lookup(id, file),
-        patch: (id) => this.labels.patch(id, file),
-        runModel,
-      });
-      if (this.foreign(joined.trajectory.task_id)) return;
-      if (repaired) joined.trajectory.meta.text_repairs = repaired;
-      const checked = Trajectory.safeParse(joined.trajectory);
-      if (!checked.success) {
-        const i = checked.error.issues[0];
-        await this.ctx.reject({ reason: 'invalid-record', message: `${label} (${draft.format}) gives an invalid trajectory: ${i?.path.join('.')}: ${i?.message}.`, file, record, task_id: joined.trajectory.task_id });
+      case 'reject':
+        await this.ctx.reject(r.reject);
         return;
-      }
-      const clean = await this.redaction.apply(checked.data);
-      if (!clean) return;
-      if (joined.conflict) this.labelConflicts++;
-      if (joined.trajectory.meta.patch_source) this.patchesJoined++;
-      this.countEmitted(clean, joined.origin);
-      await this.ctx.emit(clean);
-    } catch (err) {
-      if (err instanceof FormatError) {
-        const forced = this.cfg.format !== 'auto' && err.reason === 'unknown-shape' ? ` (ingest.format is "${this.cfg.format}", so no other reader was tried)` : '';
-        await this.ctx.reject({ reason: err.reason, message: say(err.message).replace(/\.$/, `${forced}.`), file, record });
+      case 'foreign':
+        this.foreign(r.taskId);
         return;
-      }
-      // A shape no adapter anticipated must not stop the build: the record is rejected with the cause.
-      await this.ctx.reject({ reason: 'unreadable-record', message: `${label} could not be read as ${detected.adapter.name}: ${(err as Error).message}.`, file, record });
+      case 'secrets':
+        await this.redaction.rejectRun(r.record, r.counts);
+        return;
+      case 'emit':
+        this.redaction.count(r.redactions);
+        if (r.conflict) this.labelConflicts++;
+        if (r.patchJoined) this.patchesJoined++;
+        this.countEmitted(r.harness, r.format, r.resolved, r.origin);
+        await this.ctx.emitSerialized({ line: r.line, record: r.record, task_id: r.taskId });
     }
   }
 
-  private countEmitted(t: Trajectory, origin: LabelOrigin): void {
-    this.ctx.count('per_harness', t.source.harness);
-    this.ctx.count('per_format', t.source.format);
-    this.ctx.count('per_outcome', t.outcome.resolved === true ? 'resolved' : t.outcome.resolved === false ? 'failed' : 'unlabelled');
+  private countEmitted(harness: string, format: string, resolved: boolean | null, origin: LabelOrigin): void {
+    this.ctx.count('per_harness', harness);
+    this.ctx.count('per_format', format);
+    const outcome = resolved === true ? 'resolved' : resolved === false ? 'failed' : 'unlabelled';
+    this.ctx.count('per_outcome', outcome);
     this.ctx.count('per_label_origin', origin);
-    const byHarness = (this.outcomeByHarness[t.source.harness] ??= { resolved: 0, failed: 0, unlabelled: 0 });
-    byHarness[t.outcome.resolved === true ? 'resolved' : t.outcome.resolved === false ? 'failed' : 'unlabelled']++;
+    const byHarness = (this.outcomeByHarness[harness] ??= { resolved: 0, failed: 0, unlabelled: 0 });
+    byHarness[outcome]++;
   }
+
 }
