@@ -134,7 +134,8 @@ export async function* readLines(path: string, highWaterMark = 1 << 20): AsyncGe
 
 /** Appends JSON lines to a file, hashing and counting as it goes; buffered to keep syscalls few. */
 export class JsonlWriter {
-  private buffered: string[] = [];
+  /** Lines not written yet: text, or bytes passed on as read (never re-encoded). */
+  private buffered: (string | Uint8Array)[] = [];
   private bufferedBytes = 0;
   private readonly hash: Hash = createHash('sha256');
   records = 0;
@@ -154,9 +155,18 @@ export class JsonlWriter {
   }
 
   async writeLine(text: string): Promise<void> {
-    const line = text + '\n';
-    const n = Buffer.byteLength(line);
-    this.buffered.push(line);
+    const n = Buffer.byteLength(text) + 1;
+    this.buffered.push(text + '\n');
+    await this.added(n);
+  }
+
+  /** One line given as its UTF-8 bytes, without the newline. */
+  async writeBytes(line: Uint8Array): Promise<void> {
+    this.buffered.push(line, NEWLINE);
+    await this.added(line.byteLength + 1);
+  }
+
+  private async added(n: number): Promise<void> {
     this.bufferedBytes += n;
     this.bytes += n;
     this.records++;
@@ -165,11 +175,25 @@ export class JsonlWriter {
 
   private async flush(): Promise<void> {
     if (this.buffered.length === 0) return;
-    const buf = Buffer.from(this.buffered.join(''));
+    // Runs of text are encoded together; bytes go out as they are.
+    const chunks: Uint8Array[] = [];
+    let text: string[] = [];
+    const endText = () => {
+      if (text.length) chunks.push(Buffer.from(text.join('')));
+      text = [];
+    };
+    for (const piece of this.buffered) {
+      if (typeof piece === 'string') text.push(piece);
+      else {
+        endText();
+        chunks.push(piece);
+      }
+    }
+    endText();
     this.buffered = [];
     this.bufferedBytes = 0;
-    this.hash.update(buf);
-    await this.fh.write(buf);
+    for (const c of chunks) this.hash.update(c);
+    await this.fh.writev(chunks);
   }
 
   /** Flushes, fsyncs and closes; returns the sha256 of everything written. */
@@ -180,3 +204,5 @@ export class JsonlWriter {
     return this.hash.digest('hex');
   }
 }
+
+const NEWLINE = new Uint8Array([0x0a]);

@@ -1,5 +1,7 @@
+import { join } from 'node:path';
 import type { NightlyGuards, StageManifest, StageName } from '../../schemas/index.js';
-import { partPaths, readManifests, streamRecords } from '../report/collect.js';
+import { readManifests } from '../report/collect.js';
+import { stageRecords } from '../runner/records.js';
 
 export interface NightRun {
   id: string;
@@ -54,13 +56,18 @@ async function indexNight(dir: string): Promise<NightIndex> {
   const kept = new Set<string>();
   const ingest = manifests.get('ingest');
   if (ingest) {
-    for await (const r of streamRecords(partPaths(dir, ingest))) {
+    for await (const l of stageRecords({ manifest: ingest, dir: join(dir, 'ingest') }, { fields: ['id', 'task_id', 'source'] })) {
+      if (!l.ok) throw new Error(`Line ${l.line} of ${l.file} is not valid JSON (${l.message}).`);
+      const r = l.record;
       runs.set(r.id, { task_id: r.task_id, harness: r.source.harness });
       tasks.add(r.task_id);
     }
   }
   const segment = manifests.get('segment');
-  if (segment) for await (const r of streamRecords(partPaths(dir, segment))) kept.add(r.id);
+  if (segment) for await (const l of stageRecords({ manifest: segment, dir: join(dir, 'segment') }, { fields: ['id'] })) {
+    if (!l.ok) throw new Error(`Line ${l.line} of ${l.file} is not valid JSON (${l.message}).`);
+    kept.add(l.record.id);
+  }
   return { runs, kept, tasks, manifests };
 }
 

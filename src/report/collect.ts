@@ -3,6 +3,7 @@ import { readdir } from 'node:fs/promises';
 import { STAGE_ORDER, type PipelineRecord, type ReportConfig, type StageManifest, type StageName } from '../../schemas/index.js';
 import { readLines } from '../io/jsonl.js';
 import { readManifest } from '../runner/runner.js';
+import { stageRecords } from '../runner/records.js';
 import { toReportRun, type ReportRun } from './runs.js';
 import type { NightComparison } from '../nightly/compare.js';
 import { readLabelQuality } from './quality.js';
@@ -101,6 +102,9 @@ export async function readManifests(runDir: string): Promise<Map<StageName, Stag
 export function partPaths(runDir: string, m: StageManifest): string[] {
   return m.outputs.filter((o) => /^part-\d+\.jsonl$/.test(o.path)).map((o) => join(runDir, m.stage, o.path));
 }
+
+/** What the page shows of a run besides its messages. */
+const REPORT_FIELDS = ['id', 'task_id', 'source', 'outcome', 'steps', 'values', 'segment'];
 
 export async function* streamRecords(paths: string[]): AsyncGenerator<PipelineRecord> {
   for (const p of paths) for await (const line of readLines(p)) yield JSON.parse(line.text) as PipelineRecord;
@@ -212,7 +216,11 @@ export async function collectReport(runDir: string, name: string, cfg: ReportCon
   let messageChars = 0;
   const segment = manifests.get('segment');
   if (segment) {
-    for await (const r of streamRecords(partPaths(runDir, segment))) {
+    // Messages (most of each line) are decoded only for the runs whose messages the page embeds.
+    for await (const l of stageRecords({ manifest: segment, dir: join(runDir, 'segment') }, { fields: REPORT_FIELDS })) {
+      if (!l.ok) throw new Error(`Line ${l.line} of ${l.file} is not valid JSON (${l.message}).`);
+      const embed = runs.length < cfg.max_runs_with_messages && messageChars < cfg.max_message_chars;
+      const r = embed ? (JSON.parse(Buffer.from(l.bytes!).toString('utf8')) as PipelineRecord) : l.record;
       count(r, 'out');
       const seg = r.segment;
       if (seg?.shape) shapes[seg.shape] = (shapes[seg.shape] ?? 0) + 1;
@@ -220,7 +228,6 @@ export async function collectReport(runDir: string, name: string, cfg: ReportCon
         const frac = r.steps.length > 1 ? seg.peak_step / (r.steps.length - 1) : 0;
         peakPositions[Math.min(9, Math.floor(frac * 10))]!++;
       }
-      const embed = runs.length < cfg.max_runs_with_messages && messageChars < cfg.max_message_chars;
       if (!embed) withoutMessages++;
       const run = toReportRun(r, embed ? cfg : null);
       for (const m of run.messages ?? []) messageChars += m.text.length;

@@ -3,7 +3,8 @@ import { readdir } from 'node:fs/promises';
 import { STAGE_ORDER, type PipelineRecord, type Reject } from '../../schemas/index.js';
 import { UserError } from '../core/errors.js';
 import { readLines } from '../io/jsonl.js';
-import { outcomeOf, partPaths, readManifests, streamRecords } from './collect.js';
+import { outcomeOf, readManifests } from './collect.js';
+import { stageRecords } from '../runner/records.js';
 import { shorten } from './runs.js';
 
 export interface InspectOptions {
@@ -88,7 +89,10 @@ export async function findRun(runDir: string, id: string): Promise<{ record: Pip
     const m = manifests.get(stage);
     if (!m || stage === 'export') continue;
     const hits: PipelineRecord[] = [];
-    for await (const r of streamRecords(partPaths(runDir, m))) if (r.id.startsWith(id)) hits.push(r);
+    // Ids are picked from each line; only a match is parsed whole.
+    for await (const l of stageRecords({ manifest: m, dir: join(runDir, stage) }, { fields: ['id'] })) {
+      if (l.ok && l.record.id.startsWith(id)) hits.push(JSON.parse(Buffer.from(l.bytes!).toString('utf8')) as PipelineRecord);
+    }
     if (hits.length > 1) throw new UserError(`${id} matches ${hits.length} runs at ${stage}; give more of the id.`);
     if (hits.length === 1) return { record: hits[0]!, stage };
   }

@@ -1,6 +1,7 @@
 import { dirname, join } from 'node:path';
 import { PipelineRecord, type OutputFile, type PipelineConfig, type StageManifest, type StageName } from '../../schemas/index.js';
-import { readLines, JsonlWriter } from '../io/jsonl.js';
+import { JsonlWriter } from '../io/jsonl.js';
+import { stageRecords } from './records.js';
 import { PartWriter } from './parts.js';
 import type { RecordChannel } from './channel.js';
 import { MeasurementStore } from './measurements.js';
@@ -55,6 +56,8 @@ export class RunningStage implements StageContext {
   private readonly progress: Progress;
   /** The line each upstream record was read from: a record emitted unchanged is written back as read. */
   private readonly rawLines = new WeakMap<object, string>();
+  /** The same for records read with `fields` (a few fields picked, the line's bytes kept as they are). */
+  private readonly rawBytes = new WeakMap<object, Uint8Array>();
   /** Records read and not yet emitted or rejected, by id: what a stage's `{ ...record, field }` was made from. */
   private readonly inFlight = new Map<string, WeakRef<PipelineRecord>>();
 
@@ -95,7 +98,9 @@ export class RunningStage implements StageContext {
     this.progress.update(this.recordsIn, this.recordsOut, this.droppedTotal);
   }
 
-  async *records(opts: { count?: boolean } = {}): AsyncGenerator<PipelineRecord> {
+  records(opts?: { count?: boolean }): AsyncGenerator<PipelineRecord>;
+  records<K extends keyof PipelineRecord>(opts: { count?: boolean; fields: readonly K[] }): AsyncGenerator<Picked<K>>;
+  async *records(opts: { count?: boolean; fields?: readonly (keyof PipelineRecord)[] } = {}): AsyncGenerator<PipelineRecord> {
     const count = opts.count ?? true;
     if (this.feed && !this.feedUsed) {
       // The first pass reads the records as the upstream stage emits them: no file read, no JSON.parse.
@@ -113,33 +118,43 @@ export class RunningStage implements StageContext {
     if (!this.upstream || !this.upstreamDir) throw new Error(`stage ${this.name} has no upstream stage to read from`);
     // Its fingerprint does not cover the upstream's records, so reading them would go stale unnoticed.
     if (this.reads) throw new Error(`stage ${this.name} declares readsStages, so its fingerprint does not cover its upstream's records`);
-    for (const out of this.upstream.outputs) {
-      if (!out.path.endsWith('.jsonl')) continue;
-      const file = join(this.upstreamDir, out.path);
-      for await (const line of readLines(file)) {
-        if (count) this.countIn();
-        let record: PipelineRecord;
-        try {
-          record = deepFreeze(JSON.parse(line.text) as PipelineRecord);
-        } catch (err) {
-          if (count) {
-            await this.reject({
-              reason: 'bad-intermediate-record',
-              message: `Line ${line.line} of ${file} is not valid JSON (${(err as Error).message}); was the file edited by hand?`,
-              file,
-              record: line.line,
-            });
-          }
-          continue;
+    for await (const l of stageRecords({ manifest: this.upstream, dir: this.upstreamDir }, { fields: opts.fields })) {
+      if (count) this.countIn();
+      if (!l.ok) {
+        if (count) {
+          await this.reject({
+            reason: 'bad-intermediate-record',
+            message: `Line ${l.line} of ${l.file} is not valid JSON (${l.message}); was the file edited by hand?`,
+            file: l.file,
+            record: l.line,
+          });
         }
-        this.rawLines.set(record, line.text);
-        if (count) this.track(record);
-        yield record;
+        continue;
       }
+      const record = deepFreeze(l.record);
+      if (l.bytes) this.rawBytes.set(record, l.bytes);
+      else {
+        this.rawLines.set(record, l.text!);
+        if (count) this.track(record);
+      }
+      yield record;
     }
   }
 
-  async emit(record: PipelineRecord): Promise<void> {
+  async emit(record: PipelineRecord | AnyPicked): Promise<void> {
+    const bytes = this.rawBytes.get(record);
+    if (bytes !== undefined) {
+      // Read with picked fields: only passing it on unchanged is possible, and its bytes go out as read.
+      await this.parts.writeLine(bytes);
+      this.recordsOut++;
+      this.tick();
+      if (this.downstream) {
+        const line = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+        await this.downstream.push({ record: deepFreeze(JSON.parse(line) as PipelineRecord), line });
+      }
+      return;
+    }
+    if (!isWhole(record)) throw new Error(`stage ${this.name} emitted a record read with picked fields that it changed; only the records as read can be passed on`);
     // Passed on as read (filter, dedup): it was validated when written upstream and is frozen, so
     // its line is written back as is, saving a schema check and a JSON.stringify per record.
     const raw = this.rawLines.get(record);
@@ -300,6 +315,17 @@ export class RunningStage implements StageContext {
     await this.parts.close().catch(() => {});
     if (this.rejects) await this.rejects.close().catch(() => {});
   }
+}
+
+/** A record read with `records({ fields })`: those fields only; it can be passed on unchanged. */
+export type Picked<K extends keyof PipelineRecord> = Readonly<Pick<PipelineRecord, K>> & { readonly __picked?: true };
+
+/** A record of any picked fields (what emit accepts besides whole records). */
+export type AnyPicked = Readonly<Partial<PipelineRecord>>;
+
+/** Full records always have their id and messages; a picked one may lack them. */
+function isWhole(r: PipelineRecord | AnyPicked): r is PipelineRecord {
+  return 'messages' in r && 'steps' in r;
 }
 
 /**

@@ -18,8 +18,8 @@ export class PartWriter {
     await this.writeLine(JSON.stringify(record));
   }
 
-  /** Appends one already-serialised JSON line (no trailing newline). */
-  async writeLine(line: string): Promise<void> {
+  /** Appends one already-serialised JSON line (no trailing newline), as text or as its UTF-8 bytes. */
+  async writeLine(line: string | Uint8Array): Promise<void> {
     if (this.current && (this.current.records >= this.maxRecords || this.current.bytes >= this.maxBytes)) {
       await this.closeCurrent();
     }
@@ -27,7 +27,8 @@ export class PartWriter {
       const name = `part-${String(this.next++).padStart(5, '0')}.jsonl`;
       this.current = await JsonlWriter.create(join(this.dir, name));
     }
-    await this.current.writeLine(line);
+    if (typeof line === 'string') await this.current.writeLine(line);
+    else await this.current.writeBytes(line);
   }
 
   private async closeCurrent(): Promise<void> {

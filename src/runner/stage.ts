@@ -1,6 +1,7 @@
 import type { PipelineConfig, PipelineRecord, Reject, StageManifest, StageName, OutputFile } from '../../schemas/index.js';
 import type { Logger } from './log.js';
 import type { MeasurementStore } from './measurements.js';
+import type { AnyPicked, Picked } from './context.js';
 
 /** Options from the command line that are not pipeline config (they never change a stage's output). */
 export interface RunOptions {
@@ -29,8 +30,15 @@ export interface StageContext {
    * Records are frozen: to change one, emit a new object ({ ...record, values }).
    */
   records(opts?: { count?: boolean }): AsyncGenerator<PipelineRecord>;
+  /**
+   * The same records with only `fields` parsed (the rest of each line is skipped, not decoded): for a pass
+   * that needs a few small fields of records it already saw whole (dedup's second pass). Read from the
+   * upstream's folder, each can be passed on unchanged with emit() (its line is written as read). Records
+   * handed over in memory come whole.
+   */
+  records<K extends keyof PipelineRecord>(opts: { count?: boolean; fields: readonly K[] }): AsyncGenerator<Picked<K>>;
   /** Passes a record on: validated, then appended to the stage's part files. */
-  emit(record: PipelineRecord): Promise<void>;
+  emit(record: PipelineRecord | AnyPicked): Promise<void>;
   /**
    * Passes on a record the stage validated against PipelineRecord and serialised itself (in a worker
    * thread): `line` is its JSON.stringify. `record` may be null when `handsOn` is false (nobody reads the

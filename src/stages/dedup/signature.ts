@@ -21,7 +21,7 @@ export function compareKeys(a: OrderKey, b: OrderKey): number {
   return a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0) || a[2] - b[2];
 }
 
-export function orderKeyer(inputFiles: readonly string[]): (record: PipelineRecord) => OrderKey {
+export function orderKeyer(inputFiles: readonly string[]): (record: Pick<PipelineRecord, 'source'>) => OrderKey {
   const index = new Map(inputFiles.map((f, i) => [f, i]));
   return (r) => {
     const i = index.get(r.source.file);

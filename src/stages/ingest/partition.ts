@@ -1,4 +1,4 @@
-import type { PipelineConfig } from '../../../schemas/index.js';
+import type { PipelineConfig, PipelineRecord } from '../../../schemas/index.js';
 import type { RejectInput, StageContext } from '../../runner/stage.js';
 import { Partition } from '../../shard/partition.js';
 
@@ -19,7 +19,7 @@ export class ShardedIngest {
     private readonly inner: StageContext,
     readonly partition: Partition,
   ) {
-    const emit = async (record: Parameters<StageContext['emit']>[0]): Promise<void> => {
+    const emit = async (record: PipelineRecord): Promise<void> => {
       if (!this.settle(partition.ownsTask(record.task_id))) return;
       await inner.emit(record);
     };

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { PipelineRecord } from '../../../schemas/index.js';
 import type { Stage, StageContext } from '../../runner/stage.js';
 import { readLines } from '../../io/jsonl.js';
+import { stageRecords } from '../../runner/records.js';
 import { ShardWriter } from '../../io/parquet/shard-writer.js';
 import { PACKAGE_VERSION } from '../../runner/version.js';
 import { BANDS, TaskTable, type TaskRow } from './tasks.js';
@@ -62,32 +62,27 @@ export const poolStage: Stage = {
     const decontaminated = await decontaminatedTasks(ctx);
     const ingest = ctx.readStage('ingest');
     const table = new TaskTable();
-    for (const out of ingest.manifest.outputs) {
-      if (!out.path.endsWith('.jsonl')) continue;
-      const file = join(ingest.dir, out.path);
-      for await (const line of readLines(file)) {
-        ctx.countIn();
-        let r: PipelineRecord;
-        try {
-          r = JSON.parse(line.text) as PipelineRecord;
-        } catch (err) {
-          await ctx.reject({ reason: 'bad-intermediate-record', message: `Line ${line.index + 1} of ${file} is not valid JSON (${(err as Error).message}).`, file, record: line.index });
-          continue;
-        }
-        const why = decontaminated.get(r.task_id);
-        if (why) {
-          await ctx.reject({
-            reason: 'decontaminated-task',
-            message: `Attempt ${r.id} (${r.source.file} record ${r.source.record}) is left out of the task pool: the filter stage rejected task ${r.task_id} as ${why}.`,
-            id: r.id,
-            task_id: r.task_id,
-            file: r.source.file,
-            record: r.source.record,
-          });
-          continue;
-        }
-        table.add(r);
+    // Every field the table needs but messages, tools and steps (most of each line, never decoded here).
+    for await (const l of stageRecords(ingest, { fields: ['id', 'task_id', 'task', 'source', 'outcome', 'meta'] })) {
+      ctx.countIn();
+      if (!l.ok) {
+        await ctx.reject({ reason: 'bad-intermediate-record', message: `Line ${l.line} of ${l.file} is not valid JSON (${l.message}).`, file: l.file, record: l.line - 1 });
+        continue;
       }
+      const r = l.record;
+      const why = decontaminated.get(r.task_id);
+      if (why) {
+        await ctx.reject({
+          reason: 'decontaminated-task',
+          message: `Attempt ${r.id} (${r.source.file} record ${r.source.record}) is left out of the task pool: the filter stage rejected task ${r.task_id} as ${why}.`,
+          id: r.id,
+          task_id: r.task_id,
+          file: r.source.file,
+          record: r.source.record,
+        });
+        continue;
+      }
+      table.add(r);
     }
     const rows = table.rows(cfg);
     const pool = rows.filter((r) => r.in_pool);
