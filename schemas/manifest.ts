@@ -39,7 +39,11 @@ export const StageManifest = z
     records_in: z.number().int().nonnegative(),
     records_out: z.number().int().nonnegative(),
     dropped: z.record(z.string(), z.number().int().nonnegative()).describe('Dropped records per reason.'),
-    output_fingerprint: z.string().describe('Hash over the output files: what the next stage fingerprints.'),
+    output_fingerprint: z.string().describe('Hash over the output files (and the references below): what the next stage fingerprints.'),
+    references: z
+      .record(z.string(), z.string())
+      .optional()
+      .describe('Stages whose lines this stage\'s reference lines point at, with the output fingerprint they were written against.'),
     outputs: z.array(OutputFile),
     stats: z.record(z.string(), z.unknown()).describe('Stage-specific counts (per harness, per outcome, ...).'),
     timings: z.object({ started_at: z.string(), finished_at: z.string(), seconds: z.number() }).strict(),

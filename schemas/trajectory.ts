@@ -1,7 +1,8 @@
 import { z } from 'zod';
 
 /** Bumped when a canonical record changes shape; written into every Parquet footer and manifest. */
-export const SCHEMA_VERSION = '1.1.0';
+// 1.2.0: stages after ingest write reference lines (src/runner/refs.ts) for records whose body they did not change.
+export const SCHEMA_VERSION = '1.2.0';
 
 export const Role = z.enum(['system', 'user', 'assistant', 'tool']);
 

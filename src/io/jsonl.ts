@@ -30,6 +30,8 @@ export interface ScanOptions {
 export interface RawLine {
   index: number;
   line: number;
+  /** Where the line starts in the file (bytes). */
+  offset: number;
   bytes: Uint8Array;
 }
 
@@ -40,7 +42,7 @@ export interface RawLine {
  * JSON downstream, never as silent loss). Blank lines are skipped but counted in `line`.
  */
 export function scanLines(path: string, opts: ScanOptions = {}): AsyncGenerator<Line | OverlongLine> {
-  return scan(path, opts, (buf, line, index) => {
+  return scan(path, opts, (buf, line, index, _offset) => {
     const { text, invalid } = decodeUtf8(buf);
     return text.trim() === '' ? null : { index, line, text, invalidUtf8: invalid };
   });
@@ -48,7 +50,7 @@ export function scanLines(path: string, opts: ScanOptions = {}): AsyncGenerator<
 
 /** scanLines without decoding: each line's bytes, copied out of the read buffer (decoded where they are parsed). */
 export function scanRawLines(path: string, opts: ScanOptions = {}): AsyncGenerator<RawLine | OverlongLine> {
-  return scan(path, opts, (buf, line, index) => (isBlank(buf) ? null : { index, line, bytes: new Uint8Array(buf) }));
+  return scan(path, opts, (buf, line, index, offset) => (isBlank(buf) ? null : { index, line, offset, bytes: new Uint8Array(buf) }));
 }
 
 /** What String.prototype.trim() would leave empty, decided on the bytes (a line usually starts with "{"). */
@@ -61,7 +63,11 @@ function isBlank(buf: Buffer): boolean {
   return true;
 }
 
-async function* scan<T extends { index: number }>(path: string, opts: ScanOptions, make: (buf: Buffer, line: number, index: number) => T | null): AsyncGenerator<T | OverlongLine> {
+async function* scan<T extends { index: number }>(
+  path: string,
+  opts: ScanOptions,
+  make: (buf: Buffer, line: number, index: number, offset: number) => T | null,
+): AsyncGenerator<T | OverlongLine> {
   const max = opts.maxLineBytes ?? Number.POSITIVE_INFINITY;
   let pieces: Buffer[] = [];
   let pending = 0;
@@ -69,12 +75,15 @@ async function* scan<T extends { index: number }>(path: string, opts: ScanOption
   let skipped = 0;
   let lineNo = 0;
   let index = 0;
+  /** File offset of the current line's first byte, and of the current read buffer. */
+  let lineStart = 0;
+  let chunkStart = 0;
   const take = (): T | null => {
     let buf = pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, pending);
     pieces = [];
     pending = 0;
     if (buf.length && buf[buf.length - 1] === 0x0d) buf = buf.subarray(0, buf.length - 1);
-    const made = make(buf, lineNo, index);
+    const made = make(buf, lineNo, index, lineStart);
     if (made) index++;
     return made;
   };
@@ -88,6 +97,8 @@ async function* scan<T extends { index: number }>(path: string, opts: ScanOption
       if (bytesRead === 0) break;
       const chunk = buffer.subarray(0, bytesRead);
       let start = 0;
+      chunkStart += bytesRead;
+      const base = chunkStart - bytesRead;
       for (;;) {
         const nl = chunk.indexOf(0x0a, start);
         const end = nl === -1 ? chunk.length : nl;
@@ -114,6 +125,7 @@ async function* scan<T extends { index: number }>(path: string, opts: ScanOption
           if (l) yield l;
         }
         start = nl + 1;
+        lineStart = base + start;
       }
     }
   } finally {

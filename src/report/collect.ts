@@ -220,7 +220,7 @@ export async function collectReport(runDir: string, name: string, cfg: ReportCon
     for await (const l of stageRecords({ manifest: segment, dir: join(runDir, 'segment') }, { fields: REPORT_FIELDS })) {
       if (!l.ok) throw new Error(`Line ${l.line} of ${l.file} is not valid JSON (${l.message}).`);
       const embed = runs.length < cfg.max_runs_with_messages && messageChars < cfg.max_message_chars;
-      const r = embed ? (JSON.parse(Buffer.from(l.bytes!).toString('utf8')) as PipelineRecord) : l.record;
+      const r = embed ? await l.whole() : l.record;
       count(r, 'out');
       const seg = r.segment;
       if (seg?.shape) shapes[seg.shape] = (shapes[seg.shape] ?? 0) + 1;

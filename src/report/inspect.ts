@@ -91,7 +91,7 @@ export async function findRun(runDir: string, id: string): Promise<{ record: Pip
     const hits: PipelineRecord[] = [];
     // Ids are picked from each line; only a match is parsed whole.
     for await (const l of stageRecords({ manifest: m, dir: join(runDir, stage) }, { fields: ['id'] })) {
-      if (l.ok && l.record.id.startsWith(id)) hits.push(JSON.parse(Buffer.from(l.bytes!).toString('utf8')) as PipelineRecord);
+      if (l.ok && l.record.id.startsWith(id)) hits.push(await l.whole());
     }
     if (hits.length > 1) throw new UserError(`${id} matches ${hits.length} runs at ${stage}; give more of the id.`);
     if (hits.length === 1) return { record: hits[0]!, stage };

@@ -1,9 +1,10 @@
 import type { PipelineRecord } from '../../schemas/index.js';
+import type { Origin } from './refs.js';
 
-/** One record handed from a stage to the next in the same process: the frozen object and the line written for it. */
+/** One record handed from a stage to the next in the same process: the frozen object and where its body is written. */
 export interface Handed {
   record: PipelineRecord;
-  line: string;
+  origin: Origin;
 }
 
 /** Thrown into a consumer whose producer failed or stopped: the consumer's output is not kept either. */
@@ -29,8 +30,8 @@ export class RecordChannel {
   private wakeProducer: (() => void) | null = null;
 
   constructor(
-    private readonly maxRecords = 64,
-    private readonly maxBytes = 16 * 1024 * 1024,
+    private readonly maxRecords = 16,
+    private readonly maxBytes = 4 * 1024 * 1024,
   ) {}
 
   async push(item: Handed): Promise<void> {
@@ -40,7 +41,7 @@ export class RecordChannel {
     }
     if (this.detached) return;
     this.queue.push(item);
-    this.queuedBytes += item.line.length;
+    this.queuedBytes += item.origin.ref.bytes;
     this.wake('consumer');
   }
 
@@ -69,7 +70,7 @@ export class RecordChannel {
       if (this.failure) throw this.failure;
       const item = this.queue.shift();
       if (item) {
-        this.queuedBytes -= item.line.length;
+        this.queuedBytes -= item.origin.ref.bytes;
         this.wake('producer');
         yield item;
         continue;

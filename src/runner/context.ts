@@ -1,7 +1,8 @@
 import { dirname, join } from 'node:path';
 import { PipelineRecord, type OutputFile, type PipelineConfig, type StageManifest, type StageName } from '../../schemas/index.js';
 import { JsonlWriter } from '../io/jsonl.js';
-import { stageRecords } from './records.js';
+import { RecordResolver, stageRecords } from './records.js';
+import { extrasOf, refLine, type Origin } from './refs.js';
 import { PartWriter } from './parts.js';
 import type { RecordChannel } from './channel.js';
 import { MeasurementStore } from './measurements.js';
@@ -54,10 +55,12 @@ export class RunningStage implements StageContext {
   private readonly downstream: RecordChannel | null;
   private readonly reads: ReadonlyMap<StageName, { manifest: StageManifest; dir: string }> | null;
   private readonly progress: Progress;
-  /** The line each upstream record was read from: a record emitted unchanged is written back as read. */
-  private readonly rawLines = new WeakMap<object, string>();
-  /** The same for records read with `fields` (a few fields picked, the line's bytes kept as they are). */
-  private readonly rawBytes = new WeakMap<object, Uint8Array>();
+  /** Where each record read keeps its body: a record passed on (or extended) is written as a reference to it. */
+  private readonly origins = new WeakMap<object, Origin>();
+  /** Records read with `fields`: their lines, passed on as read. */
+  private readonly pickedLines = new WeakMap<object, PickedLine>();
+  private readonly referenced = new Set<StageName>();
+  private resolver: RecordResolver | null = null;
   /** Records read and not yet emitted or rejected, by id: what a stage's `{ ...record, field }` was made from. */
   private readonly inFlight = new Map<string, WeakRef<PipelineRecord>>();
 
@@ -105,9 +108,9 @@ export class RunningStage implements StageContext {
     if (this.feed && !this.feedUsed) {
       // The first pass reads the records as the upstream stage emits them: no file read, no JSON.parse.
       this.feedUsed = true;
-      for await (const { record, line } of this.feed.channel.drain()) {
+      for await (const { record, origin } of this.feed.channel.drain()) {
         if (count) this.countIn();
-        this.rawLines.set(record, line);
+        this.origins.set(record, origin);
         if (count) this.track(record);
         yield record;
       }
@@ -132,9 +135,9 @@ export class RunningStage implements StageContext {
         continue;
       }
       const record = deepFreeze(l.record);
-      if (l.bytes) this.rawBytes.set(record, l.bytes);
+      if (opts.fields) this.pickedLines.set(record, { bytes: l.bytes, isRef: l.isRef, origin: l.origin });
       else {
-        this.rawLines.set(record, l.text!);
+        this.origins.set(record, l.origin);
         if (count) this.track(record);
       }
       yield record;
@@ -142,36 +145,21 @@ export class RunningStage implements StageContext {
   }
 
   async emit(record: PipelineRecord | AnyPicked): Promise<void> {
-    const bytes = this.rawBytes.get(record);
-    if (bytes !== undefined) {
-      // Read with picked fields: only passing it on unchanged is possible, and its bytes go out as read.
-      await this.parts.writeLine(bytes);
-      this.recordsOut++;
-      this.tick();
-      if (this.downstream) {
-        const line = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
-        await this.downstream.push({ record: deepFreeze(JSON.parse(line) as PipelineRecord), line });
-      }
-      return;
-    }
+    const picked = this.pickedLines.get(record);
+    if (picked) return this.emitPicked(record, picked);
     if (!isWhole(record)) throw new Error(`stage ${this.name} emitted a record read with picked fields that it changed; only the records as read can be passed on`);
-    // Passed on as read (filter, dedup): it was validated when written upstream and is frozen, so
-    // its line is written back as is, saving a schema check and a JSON.stringify per record.
-    const raw = this.rawLines.get(record);
-    if (raw !== undefined) {
+    // Passed on as read (filter, dedup): its body stays where it is; this stage writes a reference.
+    const origin = this.origins.get(record);
+    if (origin) {
       this.inFlight.delete(record.id);
-      await this.parts.writeLine(raw);
-      this.recordsOut++;
-      this.tick();
-      await this.downstream?.push({ record, line: raw });
+      await this.writeRef(origin, record.id, extrasOf(record, origin.baseKeys));
+      await this.downstream?.push({ record, origin });
       return;
     }
     const extended = this.extension(record);
     if (extended) {
-      await this.parts.writeLine(extended.line);
-      this.recordsOut++;
-      this.tick();
-      if (this.downstream) await this.downstream.push({ record: deepFreeze(extended.record), line: extended.line });
+      await this.writeRef(extended.origin, extended.record.id, extrasOf(extended.record, extended.origin.baseKeys));
+      if (this.downstream) await this.downstream.push({ record: deepFreeze(extended.record), origin: extended.origin });
       return;
     }
     const parsed = PipelineRecord.safeParse(record);
@@ -187,11 +175,7 @@ export class RunningStage implements StageContext {
       });
       return;
     }
-    const line = JSON.stringify(parsed.data);
-    await this.parts.writeLine(line);
-    this.recordsOut++;
-    this.tick();
-    if (this.downstream) await this.downstream.push({ record: deepFreeze(parsed.data), line });
+    await this.emitWhole(JSON.stringify(parsed.data), parsed.data);
   }
 
   get handsOn(): boolean {
@@ -199,10 +183,50 @@ export class RunningStage implements StageContext {
   }
 
   async emitSerialized({ line, record }: { line: string; record: PipelineRecord | null; task_id: string }): Promise<void> {
-    await this.parts.writeLine(line);
+    await this.emitWhole(line, record);
+  }
+
+  /** A record written whole: this line becomes its body for the stages after this one. */
+  private async emitWhole(line: string, record: PipelineRecord | null): Promise<void> {
+    const at = await this.parts.writeLine(line);
     this.recordsOut++;
     this.tick();
-    if (this.downstream) await this.downstream.push({ record: deepFreeze(record ?? (JSON.parse(line) as PipelineRecord)), line });
+    if (!this.downstream) return;
+    const whole = deepFreeze(record ?? (JSON.parse(line) as PipelineRecord));
+    await this.downstream.push({ record: whole, origin: { ref: { stage: this.name, ...at }, baseKeys: Object.keys(whole) } });
+  }
+
+  private async writeRef(origin: Origin, id: string, extras: [string, unknown][]): Promise<void> {
+    this.referenced.add(origin.ref.stage);
+    await this.parts.writeLine(refLine(origin.ref, id, extras));
+    this.recordsOut++;
+    this.tick();
+  }
+
+  /** A record read with picked fields, passed on unchanged: its line as read (a reference, or a reference to it). */
+  private async emitPicked(record: AnyPicked, picked: PickedLine): Promise<void> {
+    if (picked.isRef) {
+      this.referenced.add(picked.origin.ref.stage);
+      await this.parts.writeLine(picked.bytes);
+      this.recordsOut++;
+      this.tick();
+    } else if (typeof record.id === 'string') {
+      await this.writeRef(picked.origin, record.id, []);
+    } else {
+      // Without its id no reference can be checked: the line is copied.
+      await this.emitWhole(Buffer.from(picked.bytes.buffer, picked.bytes.byteOffset, picked.bytes.byteLength).toString('utf8'), null);
+      return;
+    }
+    if (!this.downstream) return;
+    // The next stage reads whole records: this one is read whole now (its body from where the reference points).
+    this.resolver ??= new RecordResolver({ manifest: this.upstream!, dir: this.upstreamDir! });
+    const { record: whole, origin } = await this.resolver.resolve(picked.bytes, picked.origin.ref.part, picked.origin.ref.offset, null);
+    await this.downstream.push({ record: deepFreeze(whole), origin });
+  }
+
+  /** Stages this one's reference lines point at (the runner records their output fingerprints in the manifest). */
+  get referencedStages(): readonly StageName[] {
+    return [...this.referenced].sort();
   }
 
   private track(record: PipelineRecord): void {
@@ -213,34 +237,28 @@ export class RunningStage implements StageContext {
   }
 
   /**
-   * A record made as `{ ...upstreamRecord, field: value }` (label's values, segment's segment): the
-   * upstream part was validated and serialised when it was written, so only the new fields are validated,
-   * and the line is the upstream line with them appended. The bytes are those of JSON.stringify of the
-   * validated whole (the same keys in the same order, and zod changes nothing of a valid record: the
-   * schemas have no defaults or transforms); anything else takes the full path.
+   * A record made as `{ ...upstreamRecord, field: value }` (label's values, segment's segment): its body is
+   * the upstream record's (the same values, by identity), so it is written as a reference plus its fields
+   * beyond the body; only the fields that changed are validated (the rest were when they were written).
+   * Anything else takes the full path.
    */
-  private extension(record: PipelineRecord): { record: PipelineRecord; line: string } | null {
+  private extension(record: PipelineRecord): { record: PipelineRecord; origin: Origin } | null {
     const base = this.inFlight.get(record.id)?.deref();
-    if (!base) return null;
-    const raw = this.rawLines.get(base);
-    if (raw === undefined || !raw.endsWith('}')) return null;
-    const keys = Object.keys(record);
-    const baseKeys = Object.keys(base);
-    if (keys.length <= baseKeys.length) return null;
+    const origin = base && this.origins.get(base);
+    if (!base || !origin) return null;
     const r = record as unknown as Record<string, unknown>;
     const b = base as unknown as Record<string, unknown>;
-    for (let i = 0; i < baseKeys.length; i++) if (keys[i] !== baseKeys[i] || r[baseKeys[i]!] !== b[baseKeys[i]!]) return null;
+    for (const k of origin.baseKeys) if (!Object.hasOwn(r, k) || r[k] !== b[k]) return null;
     const shape = PipelineRecord.shape as Record<string, { safeParse(v: unknown): { success: boolean; data?: unknown } }>;
-    const out: Record<string, unknown> = { ...b };
-    let tail = '';
-    for (const k of keys.slice(baseKeys.length)) {
-      const field = Object.hasOwn(shape, k) ? shape[k]!.safeParse(r[k]) : null;
+    const out: Record<string, unknown> = { ...r };
+    for (const [k, v] of extrasOf(record, origin.baseKeys)) {
+      if (v === b[k]) continue;
+      const field = Object.hasOwn(shape, k) ? shape[k]!.safeParse(v) : null;
       if (!field?.success) return null; // the full path rejects it with the schema's message
       out[k] = field.data;
-      if (field.data !== undefined) tail += `,${JSON.stringify(k)}:${JSON.stringify(field.data)}`;
     }
     this.inFlight.delete(record.id);
-    return { record: out as PipelineRecord, line: raw.slice(0, -1) + tail + '}' };
+    return { record: out as PipelineRecord, origin };
   }
 
   async reject(r: RejectInput): Promise<void> {
@@ -303,6 +321,7 @@ export class RunningStage implements StageContext {
   /** Closes every file; returns the outputs in a stable order (parts first, then the stage's own). */
   async finish(): Promise<OutputFile[]> {
     this.downstream?.end();
+    await this.resolver?.close();
     for (const store of this.stores.values()) await store.save();
     const parts = await this.parts.close();
     if (this.rejects) await this.rejects.close();
@@ -312,9 +331,16 @@ export class RunningStage implements StageContext {
 
   async abort(): Promise<void> {
     this.progress.stop();
+    await this.resolver?.close().catch(() => {});
     await this.parts.close().catch(() => {});
     if (this.rejects) await this.rejects.close().catch(() => {});
   }
+}
+
+interface PickedLine {
+  bytes: Uint8Array;
+  isRef: boolean;
+  origin: Origin;
 }
 
 /** A record read with `records({ fields })`: those fields only; it can be passed on unchanged. */

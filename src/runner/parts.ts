@@ -2,6 +2,13 @@ import { join } from 'node:path';
 import { JsonlWriter } from '../io/jsonl.js';
 import type { OutputFile } from '../../schemas/index.js';
 
+/** Where a line was written: its part file (relative to the stage folder), byte offset and length without the newline. */
+export interface LineLocation {
+  part: string;
+  offset: number;
+  bytes: number;
+}
+
 /** Writes records to part-00000.jsonl, part-00001.jsonl, ... rotating by record count and bytes. */
 export class PartWriter {
   private current: JsonlWriter | null = null;
@@ -18,8 +25,8 @@ export class PartWriter {
     await this.writeLine(JSON.stringify(record));
   }
 
-  /** Appends one already-serialised JSON line (no trailing newline), as text or as its UTF-8 bytes. */
-  async writeLine(line: string | Uint8Array): Promise<void> {
+  /** Appends one already-serialised JSON line (no trailing newline), as text or as its UTF-8 bytes; says where it went. */
+  async writeLine(line: string | Uint8Array): Promise<LineLocation> {
     if (this.current && (this.current.records >= this.maxRecords || this.current.bytes >= this.maxBytes)) {
       await this.closeCurrent();
     }
@@ -27,8 +34,11 @@ export class PartWriter {
       const name = `part-${String(this.next++).padStart(5, '0')}.jsonl`;
       this.current = await JsonlWriter.create(join(this.dir, name));
     }
-    if (typeof line === 'string') await this.current.writeLine(line);
-    else await this.current.writeBytes(line);
+    const w = this.current;
+    const offset = w.bytes;
+    if (typeof line === 'string') await w.writeLine(line);
+    else await w.writeBytes(line);
+    return { part: w.path.slice(this.dir.length + 1), offset, bytes: w.bytes - offset - 1 };
   }
 
   private async closeCurrent(): Promise<void> {

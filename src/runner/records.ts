@@ -1,52 +1,142 @@
 import { Buffer } from 'node:buffer';
-import { join } from 'node:path';
-import type { PipelineRecord, StageManifest } from '../../schemas/index.js';
+import { dirname, join } from 'node:path';
+import { STAGE_ORDER, type PipelineRecord, type StageManifest, type StageName } from '../../schemas/index.js';
+import { UserError } from '../core/errors.js';
 import { pickFields } from '../io/json-fields.js';
-import { readLines, scanRawLines } from '../io/jsonl.js';
+import { scanRawLines } from '../io/jsonl.js';
+import { readManifest } from './manifest.js';
+import { isRefLine, LineReader, REF_KEY, type LineRef, type Origin } from './refs.js';
 
 /** One line of a stage's part files: the record (whole, or the picked fields), or why it could not be read. */
 export type StageLine =
-  | { ok: true; record: PipelineRecord; file: string; line: number; text: string | null; bytes: Uint8Array | null }
+  | {
+      ok: true;
+      record: PipelineRecord;
+      file: string;
+      line: number;
+      /** The line as written (a reference line or a whole record). */
+      bytes: Uint8Array;
+      isRef: boolean;
+      /** Where the record's body is, and (read whole) which of its keys that body holds. */
+      origin: Origin;
+      /** The record whole (for a line read with picked fields: read whole now). */
+      whole: () => Promise<PipelineRecord>;
+    }
   | { ok: false; file: string; line: number; message: string };
 
+const decode = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8');
+
+function parseRef(v: unknown): LineRef {
+  const r = v as Partial<LineRef> | null;
+  if (
+    !r ||
+    typeof r !== 'object' ||
+    !(STAGE_ORDER as readonly string[]).includes(r.stage as string) ||
+    typeof r.part !== 'string' ||
+    !/^part-\d+\.jsonl$/.test(r.part) ||
+    !Number.isSafeInteger(r.offset) ||
+    !Number.isSafeInteger(r.bytes)
+  ) {
+    throw new SyntaxError(`a reference line whose ${REF_KEY} is not a reference`);
+  }
+  return { stage: r.stage as StageName, part: r.part, offset: r.offset!, bytes: r.bytes! };
+}
+
 /**
- * The records of a complete stage folder, in order, from its manifest's part files. With `fields`, only
- * those top-level fields are parsed and the rest of each line is skipped without being decoded (a
- * record's messages are most of its bytes): the record then holds those fields only, and `bytes` is its
- * line as written; otherwise `text` is.
+ * Turns the lines of one complete stage folder into records: whole lines are parsed, reference lines are
+ * joined with the line they point at (checked to be the same run, and a referenced stage checked to be
+ * the output they were written against). With `fields`, only those fields are parsed, from the reference
+ * line where it has them, else from the body's line, whose other bytes are skipped without decoding.
  */
-export async function* stageRecords(folder: { manifest: StageManifest; dir: string }, opts: { fields?: readonly string[] } = {}): AsyncGenerator<StageLine> {
-  const fields = opts.fields ? new Set(opts.fields) : null;
-  for (const out of folder.manifest.outputs) {
-    if (!/^part-\d+\.jsonl$/.test(out.path)) continue;
-    const file = join(folder.dir, out.path);
+export class RecordResolver {
+  readonly stage: StageName;
+  private readonly lines: LineReader;
+
+  constructor(folder: { manifest: StageManifest; dir: string }) {
+    this.stage = folder.manifest.stage;
+    const runDir = dirname(folder.dir);
+    this.lines = new LineReader(runDir, { stage: this.stage, references: folder.manifest.references }, (s) => readManifest(join(runDir, s)));
+  }
+
+  /** A line of this folder (`part`, at `offset`) as a record. Throws SyntaxError for a damaged line, UserError for a stale reference. */
+  async resolve(bytes: Uint8Array, part: string, offset: number, fields: ReadonlySet<string> | null): Promise<{ record: PipelineRecord; origin: Origin; isRef: boolean }> {
+    if (!isRefLine(bytes)) {
+      const ref: LineRef = { stage: this.stage, part, offset, bytes: bytes.byteLength };
+      if (fields) return { record: pickFields(bytes, fields) as PipelineRecord, origin: { ref, baseKeys: [] }, isRef: false };
+      const record = JSON.parse(decode(bytes)) as PipelineRecord;
+      return { record, origin: { ref, baseKeys: Object.keys(record) }, isRef: false };
+    }
+    const { [REF_KEY]: rawRef, ...rest } = JSON.parse(decode(bytes)) as Record<string, unknown>;
+    const ref = parseRef(rawRef);
+    if (typeof rest.id !== 'string') throw new SyntaxError('a reference line without an id');
     if (fields) {
-      for await (const l of scanRawLines(file)) {
-        if ('overlong' in l) continue; // no cap given: none
-        try {
-          yield { ok: true, record: pickFields(l.bytes, fields) as PipelineRecord, file, line: l.line, text: null, bytes: l.bytes };
-        } catch {
-          yield { ok: false, file, line: l.line, message: parseError(l.bytes) };
-        }
+      const need = [...fields].filter((k) => !Object.hasOwn(rest, k));
+      const picked: Record<string, unknown> = {};
+      if (need.length) {
+        const base = pickFields(await this.lines.read(ref), new Set([...need, 'id']));
+        this.checkId(base.id, rest.id, ref);
+        for (const k of need) if (Object.hasOwn(base, k)) picked[k] = base[k];
       }
-      continue;
+      for (const k of fields) if (Object.hasOwn(rest, k)) picked[k] = rest[k];
+      return { record: picked as PipelineRecord, origin: { ref, baseKeys: [] }, isRef: true };
     }
-    for await (const l of readLines(file)) {
-      try {
-        yield { ok: true, record: JSON.parse(l.text) as PipelineRecord, file, line: l.line, text: l.text, bytes: null };
-      } catch (err) {
-        yield { ok: false, file, line: l.line, message: (err as Error).message };
-      }
+    const base = JSON.parse(decode(await this.lines.read(ref))) as Record<string, unknown>;
+    this.checkId(base.id, rest.id, ref);
+    const baseKeys = Object.keys(base);
+    Object.assign(base, rest);
+    return { record: base as PipelineRecord, origin: { ref, baseKeys }, isRef: true };
+  }
+
+  private checkId(found: unknown, expected: string, ref: LineRef): void {
+    if (found !== expected) {
+      throw new UserError(
+        `The ${this.stage} stage's record ${expected} refers to line bytes ${ref.offset}-${ref.offset + ref.bytes} of ${ref.stage}/${ref.part}, which hold ${typeof found === 'string' ? `record ${found}` : 'no record'}; rerun from ${this.stage}.`,
+      );
     }
+  }
+
+  close(): Promise<void> {
+    return this.lines.close();
   }
 }
 
-/** JSON.parse's own message for a line that pickFields refused. */
-function parseError(bytes: Uint8Array): string {
+/**
+ * The records of a complete stage folder, in order, from its manifest's part files, whole (reference lines
+ * resolved) or, with `fields`, only those top-level fields (the rest of each line is skipped undecoded).
+ * A damaged line comes out as `ok: false`; a stale reference stops the reading (UserError).
+ */
+export async function* stageRecords(folder: { manifest: StageManifest; dir: string }, opts: { fields?: readonly string[] } = {}): AsyncGenerator<StageLine> {
+  const fields = opts.fields ? new Set(opts.fields) : null;
+  const resolver = new RecordResolver(folder);
   try {
-    JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
-    return 'not a JSON object';
-  } catch (err) {
+    for (const out of folder.manifest.outputs) {
+      if (!/^part-\d+\.jsonl$/.test(out.path)) continue;
+      const file = join(folder.dir, out.path);
+      for await (const l of scanRawLines(file)) {
+        if ('overlong' in l) continue; // no cap given: none
+        let got: Awaited<ReturnType<RecordResolver['resolve']>>;
+        try {
+          got = await resolver.resolve(l.bytes, out.path, l.offset, fields);
+        } catch (err) {
+          if (err instanceof UserError) throw err;
+          yield { ok: false, file, line: l.line, message: parseError(l.bytes, err) };
+          continue;
+        }
+        const whole = fields ? async () => (await resolver.resolve(l.bytes, out.path, l.offset, null)).record : async () => got.record;
+        yield { ok: true, ...got, file, line: l.line, bytes: l.bytes, whole };
+      }
+    }
+  } finally {
+    await resolver.close();
+  }
+}
+
+/** JSON.parse's own message for a line that could not be read (pickFields' is less telling). */
+function parseError(bytes: Uint8Array, err: unknown): string {
+  try {
+    JSON.parse(decode(bytes));
     return (err as Error).message;
+  } catch (e) {
+    return (e as Error).message;
   }
 }

@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StageManifest, SCHEMA_VERSION, STAGE_ORDER, type PipelineConfig, type StageName } from '../../schemas/index.js';
 import { hashValue } from '../core/hash.js';
@@ -12,6 +12,9 @@ import { removeCacheLeftovers, removeRunLeftovers } from './cleanup.js';
 import { stageWriteError } from './errors.js';
 import { createProgress } from './progress.js';
 import { codeVersion } from './version.js';
+import { readManifest } from './manifest.js';
+
+export { readManifest };
 import type { Logger } from './log.js';
 import type { RunOptions, Stage } from './stage.js';
 
@@ -76,17 +79,6 @@ export type StageOutcome =
   | { stage: StageName; status: 'ran'; manifest: StageManifest }
   | { stage: StageName; status: 'skipped'; manifest: StageManifest; reason: string }
   | { stage: StageName; status: 'stopped'; reason: string };
-
-export async function readManifest(stageDir: string): Promise<StageManifest | null> {
-  const text = await readFile(join(stageDir, 'manifest.json'), 'utf8').catch(() => null);
-  if (text === null) return null;
-  try {
-    const parsed = StageManifest.safeParse(JSON.parse(text));
-    return parsed.success ? parsed.data : null;
-  } catch {
-    return null;
-  }
-}
 
 function describeDropped(dropped: Record<string, number>): string {
   const parts = Object.entries(dropped).map(([k, v]) => `${k}: ${v}`);
@@ -354,7 +346,7 @@ async function runStage(req: RunRequest, stage: Stage, plan: StagePlan): Promise
       log,
       progress: createProgress({ stage: stage.name, total: plan.upstream?.records_out ?? null, quiet: req.options.quiet }),
     });
-    manifest = await runIntoPartial(stage, ctx, config, plan, partial);
+    manifest = await runIntoPartial(req, stage, ctx, plan, partial);
     droppedTotal = ctx.droppedTotal;
   } catch (err) {
     // Nothing of a failed stage is kept (a full disk also gets its space back); the rerun redoes it.
@@ -377,7 +369,8 @@ async function runStage(req: RunRequest, stage: Stage, plan: StagePlan): Promise
 }
 
 /** Runs the stage into its temporary folder and writes the manifest there last (the completion marker). */
-async function runIntoPartial(stage: Stage, ctx: RunningStage, config: PipelineConfig, plan: StagePlan, partial: string): Promise<StageManifest> {
+async function runIntoPartial(req: RunRequest, stage: Stage, ctx: RunningStage, plan: StagePlan, partial: string): Promise<StageManifest> {
+  const { config } = req;
   const started = new Date();
   await stage.run(ctx);
   const outputs = await ctx.finish();
@@ -391,6 +384,13 @@ async function runIntoPartial(stage: Stage, ctx: RunningStage, config: PipelineC
       `${stage.name} lost track of records: ${ctx.recordsIn} in but ${ctx.recordsOut} out + ${ctx.droppedTotal} dropped. This is a bug in the stage.`,
     );
   }
+  // Reference lines point into earlier stages' parts: their outputs are part of this stage's output.
+  const references: Record<string, string> = {};
+  for (const name of ctx.referencedStages) {
+    const m = await readManifest(join(req.outDir, name));
+    if (!m) throw new Error(`${stage.name} wrote references to the ${name} stage, which has no complete output. This is a bug in the frame.`);
+    references[name] = m.output_fingerprint;
+  }
   const finished = new Date();
   const manifest: StageManifest = {
     stage: stage.name,
@@ -403,7 +403,8 @@ async function runIntoPartial(stage: Stage, ctx: RunningStage, config: PipelineC
     records_in: ctx.recordsIn,
     records_out: ctx.recordsOut,
     dropped,
-    output_fingerprint: hashValue(outputs.map((o) => [o.path, o.sha256])),
+    output_fingerprint: hashValue(Object.keys(references).length ? { outputs: outputs.map((o) => [o.path, o.sha256]), references } : outputs.map((o) => [o.path, o.sha256])),
+    ...(Object.keys(references).length ? { references } : {}),
     outputs,
     stats: ctx.stats,
     timings: {

@@ -39,7 +39,7 @@ function writerFor(dataDir: string, prefix: string, cfg: ExportConfig): ShardWri
     maxRows: cfg.shard.max_rows,
     targetBytes: cfg.shard.target_bytes,
     rowGroupRows: cfg.row_group_rows,
-    rowGroupBytes: 64 * 1024 * 1024,
+    rowGroupBytes: cfg.row_group_bytes,
     zstdLevel: cfg.zstd_level,
     kvMetadata: [
       { key: 'trajpipe.schema_version', value: SCHEMA_VERSION },
