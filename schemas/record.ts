@@ -4,8 +4,9 @@ import { StepValues, Segment, PolicyOutcome } from './labels.js';
 
 /**
  * What flows between stages: a canonical trajectory, plus what label and segment add.
- * Each stage passes the record on and fills in its own field, so any intermediate part file
- * is self-contained and can be opened alone.
+ * Each stage passes the record on and fills in its own field. On disk, ingest writes it whole; a later
+ * stage that only passed it on or added a field writes a reference to that line plus its fields
+ * (src/runner/refs.ts, docs/design.md); `trajpipe records RUN STAGE` prints any stage's records whole.
  */
 export const PipelineRecord = Trajectory.extend({
   values: StepValues.nullable().optional().describe('Set by label for failed runs; null when not labelled.'),

@@ -10,6 +10,7 @@ import { baselineLabelsNotice, runCommand } from './run.js';
 import { scrubUrlsInText } from '../core/endpoint.js';
 import { writeReport } from '../report/write.js';
 import { inspectRun } from '../report/inspect.js';
+import { printRecords } from './records.js';
 import { runNightly } from '../nightly/nightly.js';
 import { shardCommandSetup } from '../shard/cli.js';
 import { reduceShards } from '../shard/reduce.js';
@@ -101,6 +102,23 @@ async function main(argv: string[]): Promise<number> {
           .option('name', { type: 'string', describe: 'Title of the report (default: the folder name).' }),
       async (a) => {
         process.stdout.write(`${await writeReport(a.dir, { name: a.name })}\n`);
+      },
+    )
+    .command(
+      'records <dir> <stage>',
+      'Print a stage\'s records as JSON lines (reference lines resolved), whole or only --fields.',
+      (y) =>
+        y
+          .positional('dir', { type: 'string', demandOption: true, describe: 'A run folder.' })
+          .positional('stage', { choices: STAGE_ORDER, demandOption: true, describe: 'A stage that passes records on (ingest to segment).' })
+          .option('fields', { type: 'string', describe: 'Comma-separated top-level fields, e.g. id,task_id,values (the rest of each record is not read).' })
+          .example('$0 records data/runs/sample segment | jq -c \'{id, peak: .segment.peak_step}\'', 'What segment kept, with jq.'),
+      async (a) => {
+        // `| head` closes the pipe early: that is the reader's choice, not a failure.
+        process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+          if (err.code === 'EPIPE') process.exit(0);
+        });
+        await printRecords(a.dir, a.stage as StageName, a.fields ? a.fields.split(',').map((f) => f.trim()).filter(Boolean) : undefined);
       },
     )
     .command(

@@ -98,17 +98,8 @@ export async function readManifests(runDir: string): Promise<Map<StageName, Stag
   return out;
 }
 
-/** Part files of a stage, from its manifest (the manifest is the stage's word on what is complete). */
-export function partPaths(runDir: string, m: StageManifest): string[] {
-  return m.outputs.filter((o) => /^part-\d+\.jsonl$/.test(o.path)).map((o) => join(runDir, m.stage, o.path));
-}
-
 /** What the page shows of a run besides its messages. */
 const REPORT_FIELDS = ['id', 'task_id', 'source', 'outcome', 'steps', 'values', 'segment'];
-
-export async function* streamRecords(paths: string[]): AsyncGenerator<PipelineRecord> {
-  for (const p of paths) for await (const line of readLines(p)) yield JSON.parse(line.text) as PipelineRecord;
-}
 
 function bump(b: Breakdown, key: string, side: 'in' | 'out'): void {
   (b[key] ??= { in: 0, out: 0 })[side]++;

@@ -71,13 +71,16 @@ export class RecordResolver {
     if (typeof rest.id !== 'string') throw new SyntaxError('a reference line without an id');
     if (fields) {
       const need = [...fields].filter((k) => !Object.hasOwn(rest, k));
-      const picked: Record<string, unknown> = {};
+      let base: Record<string, unknown> = {};
       if (need.length) {
-        const base = pickFields(await this.lines.read(ref), new Set([...need, 'id']));
+        base = pickFields(await this.lines.read(ref), new Set([...need, 'id']));
         this.checkId(base.id, rest.id, ref);
-        for (const k of need) if (Object.hasOwn(base, k)) picked[k] = base[k];
       }
-      for (const k of fields) if (Object.hasOwn(rest, k)) picked[k] = rest[k];
+      const picked: Record<string, unknown> = {};
+      for (const k of fields) {
+        if (Object.hasOwn(rest, k)) picked[k] = rest[k];
+        else if (Object.hasOwn(base, k)) picked[k] = base[k];
+      }
       return { record: picked as PipelineRecord, origin: { ref, baseKeys: [] }, isRef: true };
     }
     const base = JSON.parse(decode(await this.lines.read(ref))) as Record<string, unknown>;

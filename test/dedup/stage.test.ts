@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Reject, StageManifest } from '../../schemas/index.js';
 import { BASE, edit, makeRecord, readJsonl, runPipelineWith, tempDir, writeInput } from './helpers.js';
+import { recordsOf } from '../helpers/records.js';
 
 const NEAR = edit(BASE, [['German', 'French']]);
 // Three words changed elsewhere: estimated similarity about 0.65 to BASE (and less to NEAR), under the default 0.8 but over 0.6.
@@ -60,7 +61,7 @@ describe('dedup stage in the pipeline', () => {
 
     const clusters = await readJsonl(join(out, 'dedup', 'clusters.jsonl'));
     expect(clusters.map((c) => c.cluster_id)).toEqual(['task:acme__csv-1', `run:${records()[1]!.id}`]);
-    const survivors = await readJsonl<{ task_id: string }>(join(out, 'dedup', 'part-00000.jsonl'));
+    const survivors = await recordsOf(out, 'dedup');
     expect(survivors.map((s) => s.task_id)).toEqual(['acme__csv-1', 'acme__csv-1', 'fork__csv-5', 'acme__retry-4']);
   });
 
@@ -87,7 +88,7 @@ describe('dedup stage in the pipeline', () => {
     const capped = rejects.filter((r) => r.reason === 'per-task-cap');
     expect(capped).toHaveLength(1);
     expect(capped[0]!.details?.kept).toBe(records()[0]!.id);
-    const survivors = await readJsonl<{ id: string }>(join(out, 'dedup', 'part-00000.jsonl'));
+    const survivors = await recordsOf(out, 'dedup');
     expect(survivors.map((s) => s.id)).toContain(records()[0]!.id);
   });
 

@@ -14,6 +14,7 @@ import { DEFAULT_ROW_CHECKS } from '../../src/validate/checks.js';
 import { validateExport } from '../../src/validate/export.js';
 import { ROOT, tempDir } from '../helpers/cli.js';
 import { startFakeTeacher, type FakeTeacher } from '../label/fake-teacher.js';
+import { recordsOf } from '../helpers/records.js';
 
 // The sample through the fake teacher with three policies in one run: three complete datasets from one
 // label pass. The stages after export are turned off: they read only the first dataset (tested elsewhere).
@@ -140,11 +141,7 @@ describe('several policies in one run', () => {
     await build(out, [...sets, policies]);
     const afterFirst = fake.requests.length;
     const labelled = new Map<string, PipelineRecord>();
-    const lm = (await readManifest(join(out, 'label')))!;
-    for (const o of lm.outputs) for await (const l of readLines(join(out, 'label', o.path))) {
-      const r = JSON.parse(l.text) as PipelineRecord;
-      labelled.set(r.id, r);
-    }
+    for (const r of await recordsOf(out, 'label')) labelled.set(r.id, r);
     const exp = join(out, 'export');
     const datasets = (await readManifest(exp))!.stats['datasets'] as DatasetStat[];
     const [sr, fe] = [await rowsOf(exp, datasets[1]!.shards), await rowsOf(exp, datasets[2]!.shards)];

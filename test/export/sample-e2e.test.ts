@@ -1,8 +1,8 @@
 import { cp, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { SftRow, StageManifest, type PipelineRecord } from '../../schemas/index.js';
+import { SftRow, StageManifest, type PipelineRecord, type StageName } from '../../schemas/index.js';
 import { loadConfig } from '../../src/config/load.js';
 import { sha256, hashValue } from '../../src/core/hash.js';
 import { resolveInputs } from '../../src/io/inputs.js';
@@ -16,6 +16,7 @@ import { STAGES } from '../../src/stages/index.js';
 import { ROOT, runCli, tempDir } from '../helpers/cli.js';
 import { duckQuery } from '../helpers/duckdb.js';
 import { startFakeTeacher } from '../label/fake-teacher.js';
+import { recordsOf } from '../helpers/records.js';
 
 const SAMPLE = join(ROOT, 'pipelines/sample.yaml');
 
@@ -26,14 +27,8 @@ async function build(out: string, sets: string[] = [], from?: 'segment'): Promis
 }
 
 async function readStageRecords(stageDir: string): Promise<Map<string, PipelineRecord>> {
-  const m = (await readManifest(stageDir))!;
   const out = new Map<string, PipelineRecord>();
-  for (const o of m.outputs.filter((o) => o.path.endsWith('.jsonl'))) {
-    for await (const line of readLines(join(stageDir, o.path))) {
-      const r = JSON.parse(line.text) as PipelineRecord;
-      out.set(r.id, r);
-    }
-  }
+  for (const r of await recordsOf(dirname(stageDir), basename(stageDir) as StageName)) out.set(r.id, r);
   return out;
 }
 
@@ -80,10 +75,12 @@ const handCurve = (n: number) => {
 async function labelByHand(out: string): Promise<void> {
   const dir = join(out, 'label');
   const manifest = StageManifest.parse(JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')));
+  // Written whole (reference lines resolved): the frame reads whole lines and references alike.
+  const records = await recordsOf(out, 'label');
+  delete manifest.references;
   for (const o of manifest.outputs) {
     const lines: string[] = [];
-    for await (const line of readLines(join(dir, o.path))) {
-      const r = JSON.parse(line.text) as PipelineRecord;
+    for (const r of records.splice(0, o.records)) {
       if (r.outcome.resolved === false) {
         r.values = { labeler: 'heuristic', model: null, prompt_version: 'hand-made', values: handCurve(r.steps.length), samples: null, spread: null, peak_disagreement: null, flags: [], request_hash: null };
       }

@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Reject, StageManifest } from '../../schemas/index.js';
 import { BUNDLED_BENCHMARKS } from '../../schemas/config/filter.js';
 import { readJsonl, runPipelineWith, tempDir } from '../dedup/helpers.js';
+import { recordsOf } from '../helpers/records.js';
 
 const SHARED = fileURLToPath(new URL('../../../shared/', import.meta.url));
 const CORPUS = join(SHARED, 'corpus');
@@ -42,10 +43,10 @@ describe.skipIf(!HAVE_SHARED)('filter on ../shared/corpus with SWE-bench Verifie
 
   it('ingests the Verified runs and removes every one of them by instance id', async () => {
     expect(expected.length).toBeGreaterThan(10);
-    const ingested = await readJsonl<{ task_id: string }>(join(out, 'ingest', 'part-00000.jsonl'));
+    const ingested = await recordsOf(out, 'ingest');
     for (const id of expected) expect(ingested.some((r) => isInstance(r.task_id, id)), `ingest produced no record for ${id}`).toBe(true);
 
-    const kept = await readJsonl<{ task_id: string }>(join(out, 'filter', 'part-00000.jsonl'));
+    const kept = await recordsOf(out, 'filter');
     const leaked = kept.filter((r) => [...verified].some((id) => isInstance(r.task_id, id)));
     expect(leaked.map((r) => r.task_id)).toEqual([]);
     expect(kept.length).toBeGreaterThan(0);
@@ -89,7 +90,7 @@ describe.skipIf(!HAVE_SHARED)('filter on ../shared/corpus with the default (bund
     await runPipelineWith(CORPUS, out, []);
     const rejects = (await readJsonl<Reject>(join(out, 'filter', 'rejects.jsonl'))).filter((r) => r.reason === 'decontaminated-id');
     const verified = lists.get('swe-bench-verified')!;
-    const kept = await readJsonl<{ task_id: string }>(join(out, 'filter', 'part-00000.jsonl'));
+    const kept = await recordsOf(out, 'filter');
     expect(kept.filter((r) => [...verified].some((id) => isInstance(r.task_id.toLowerCase(), id))).map((r) => r.task_id)).toEqual([]);
     const perList: Record<string, number> = {};
     for (const r of rejects) {

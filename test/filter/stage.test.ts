@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Reject, StageManifest } from '../../schemas/index.js';
 import { readJsonl, runPipelineWith, tempDir, writeInput } from '../dedup/helpers.js';
 import { makeRecord } from './factory.js';
+import { recordsOf } from '../helpers/records.js';
 
 const statement = (topic: string) => `The ${topic} helper returns the wrong value when its input is empty; it should return a neutral default and never raise.`;
 
@@ -66,7 +67,7 @@ describe('filter stage in the pipeline', () => {
     const loop = rejects.find((r) => r.reason === 'loop-repeated-action')!;
     expect(loop).toMatchObject({ stage: 'filter', task_id: 'loop__repo-6', file: 'test/constructed.jsonl', record: 6, details: { rule: 'loops' } });
     expect(loop.message).toMatch(/test\/constructed\.jsonl record 6 .*loops rule/);
-    const kept = await readJsonl<{ task_id: string }>(join(out, 'filter', 'part-00000.jsonl'));
+    const kept = await recordsOf(out, 'filter');
     expect(kept.map((r) => r.task_id)).toEqual(['clean__repo-1', 'clean__repo-8']);
   });
 

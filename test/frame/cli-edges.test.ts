@@ -112,7 +112,7 @@ describe('a full disk (a 300 KB tmpfs as the output folder)', () => {
       expect(r.code).toBe(1);
       const line = lastSentence(r.stderr);
       expect(line).toMatch(
-        new RegExp(`^trajpipe: The (ingest|filter|dedup|label|segment|export) stage stopped and kept no output: cannot write ${out}/\\S+: no space left on the device \\(ENOSPC\\); free some space \\(or use another --out\\) and rerun the same command to resume at this stage\\.$`),
+        new RegExp(`^trajpipe: The (ingest|filter|dedup|label|segment|export|tokenize|formats|pool) stage stopped and kept no output: cannot write ${out}/\\S+: no space left on the device \\(ENOSPC\\); free some space \\(or use another --out\\) and rerun the same command to resume at this stage\\.$`),
       );
       const left = await readdir(out);
       expect(left.filter((e) => e.startsWith('.'))).toEqual([]); // no partial folder, temporary file or lock

@@ -8,6 +8,7 @@ import { readLines } from '../../src/io/jsonl.js';
 import { readManifest } from '../../src/runner/runner.js';
 import { duckQuery } from '../helpers/duckdb.js';
 import { hashTree, runCli, tempDir } from '../helpers/cli.js';
+import { recordsOf } from '../helpers/records.js';
 
 /** The README's first command, into a temporary folder: the sample build end to end, offline. */
 describe('sample build', () => {
@@ -37,13 +38,10 @@ describe('sample build', () => {
 
   it('round-trips every row exactly: what DuckDB reads equals what export was given', async () => {
     // The export stage's input is the segment stage's output: rebuild the expected rows from it.
-    const segment = (await readManifest(join(out, 'segment')))!;
     const expected = new Map<string, SftRow>();
-    for (const o of segment.outputs) {
-      for await (const line of readLines(join(out, 'segment', o.path))) {
-        const row = toSftRow(JSON.parse(line.text) as PipelineRecord);
-        expected.set(row.id, row);
-      }
+    for (const record of await recordsOf(out, 'segment')) {
+      const row = toSftRow(record);
+      expected.set(row.id, row);
     }
     const exported = (await readManifest(join(out, 'export')))!;
     const got = await duckQuery(`SELECT * FROM read_parquet('${out}/export/data/*.parquet') ORDER BY id`);

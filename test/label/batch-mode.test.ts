@@ -9,6 +9,7 @@ import { ReportConfig } from '../../schemas/config/report.js';
 import { createFakeBatchApi, type FakeBatchApi } from './fake-batch.js';
 import { startFakeTeacher, type FakeTeacher } from './fake-teacher.js';
 import { TEST_KEY_ENV, readJsonl, runLabelPipeline, setUpRuns, teacherSets, type RunSpec } from './fixtures.js';
+import { recordsOf } from '../helpers/records.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -225,9 +226,7 @@ describe('label.mode: batch against a fake Batch API', () => {
     expect({ uploads: api.uploads, creates: api.creates }).toEqual({ uploads: 1, creates: 1 });
     expect(fake.requests.filter((r) => !r.viaBatch)).toHaveLength(0);
     expect(fake.requests.filter((r) => r.viaBatch)).toHaveLength(runs.length);
-    const parts = (await readdir(join(out, 'label'))).filter((f) => f.startsWith('part-')).sort();
-    const records: PipelineRecord[] = [];
-    for (const p of parts) records.push(...(await readJsonl<PipelineRecord>(join(out, 'label', p))));
+    const records = await recordsOf(out, 'label');
     expect(records.map((r) => r.id)).toEqual(runs.map((r) => r.id));
     expect(records.every((r) => r.values?.labeler === 'teacher')).toBe(true);
   }, 120_000);

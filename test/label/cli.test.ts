@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import type { PipelineRecord } from '../../schemas/index.js';
 import { startFakeTeacher, type FakeTeacher } from './fake-teacher.js';
 import { allFiles, makeRun, readJsonl, tempDir, writeRuns } from './fixtures.js';
+import { recordsOf } from '../helpers/records.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const KEY_ENV = 'TRAJPIPE_TEST_TEACHER_KEY';
@@ -25,13 +26,7 @@ function cli(args: string[], cwd = ROOT): { done: Promise<{ code: number | null;
   return { done, kill: () => child.kill('SIGKILL') };
 }
 
-async function labelRecords(out: string): Promise<PipelineRecord[]> {
-  const dir = join(out, 'label');
-  const parts = (await readdir(dir)).filter((f) => f.startsWith('part-')).sort();
-  const all: PipelineRecord[] = [];
-  for (const p of parts) all.push(...(await readJsonl<PipelineRecord>(join(dir, p))));
-  return all;
-}
+const labelRecords = (out: string): Promise<PipelineRecord[]> => recordsOf(out, 'label');
 
 async function cacheEntries(cache: string): Promise<number> {
   return (await allFiles(cache)).filter((f) => /\/[0-9a-f]{64}\.json$/.test(f)).length;

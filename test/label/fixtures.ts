@@ -10,6 +10,7 @@ import type { Stage } from '../../src/runner/stage.js';
 import { passThrough } from '../../src/stages/passthrough.js';
 import { readLines } from '../../src/io/jsonl.js';
 import { labelStage } from '../../src/stages/label/index.js';
+import { recordsOf } from '../helpers/records.js';
 
 export interface RunSpec {
   task: string;
@@ -144,9 +145,7 @@ export async function runLabelPipeline(opts: {
     log: opts.log ?? silentLogger,
   });
   const labelDir = join(opts.out, 'label');
-  const parts = (await readdir(labelDir).catch(() => [] as string[])).filter((f) => f.startsWith('part-')).sort();
-  const records: PipelineRecord[] = [];
-  for (const p of parts) records.push(...(await readJsonl<PipelineRecord>(join(labelDir, p))));
+  const records = await recordsOf(opts.out, 'label');
   const manifestText = await readFile(join(labelDir, 'manifest.json'), 'utf8').catch(() => null);
   return {
     outcomes,

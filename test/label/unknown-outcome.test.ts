@@ -1,11 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { readFile, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { PipelineRecord, Reject, StageManifest } from '../../schemas/index.js';
+import { basename, dirname, join } from 'node:path';
+import type { PipelineRecord, Reject, StageManifest, StageName } from '../../schemas/index.js';
 import { BUILTIN_INSTRUCTIONS, BUILTIN_INSTRUCTIONS_UNKNOWN_OUTCOME } from '../../src/teacher/prompt.js';
 import { runCli } from '../helpers/cli.js';
 import { startFakeTeacher, type FakeTeacher } from './fake-teacher.js';
 import { makeRun, readJsonl, tempDir, writeRuns } from './fixtures.js';
+import { recordsOf } from '../helpers/records.js';
 
 let fake: FakeTeacher | null = null;
 afterEach(async () => {
@@ -13,12 +14,8 @@ afterEach(async () => {
   fake = null;
 });
 
-async function parts(dir: string): Promise<PipelineRecord[]> {
-  const files = (await readdir(dir)).filter((f) => f.startsWith('part-')).sort();
-  const all: PipelineRecord[] = [];
-  for (const f of files) all.push(...(await readJsonl<PipelineRecord>(join(dir, f))));
-  return all;
-}
+/** The records of a stage folder (<run>/<stage>), reference lines resolved. */
+const parts = (dir: string): Promise<PipelineRecord[]> => recordsOf(dirname(dir), basename(dir) as StageName);
 const manifest = async (dir: string) => JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as StageManifest;
 
 /** Two runs never evaluated (resolved: null), one failed, one resolved: canonical JSON lines the real ingest reads. */

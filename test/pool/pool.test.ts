@@ -10,6 +10,7 @@ import { PoolConfig, type PipelineRecord, type Reject, type StageManifest } from
 import { bandOf, idFields, inBand } from '../../src/stages/pool/tasks.js';
 import { duckQuery } from '../helpers/duckdb.js';
 import { readJsonl, runPipelineWith, tempDir } from '../dedup/helpers.js';
+import { recordsOf } from '../helpers/records.js';
 
 interface TaskOut {
   task_id: string;
@@ -53,7 +54,7 @@ function bandCounts(rows: TaskOut[]) {
 }
 
 async function checkPool(out: string, decontaminatedIds: (taskId: string) => boolean) {
-  const ingested = await readJsonl<PipelineRecord>(join(out, 'ingest', 'part-00000.jsonl'));
+  const ingested = await recordsOf(out, 'ingest');
   const filterRejects = await readJsonl<Reject>(join(out, 'filter', 'rejects.jsonl'));
   const decon = new Set(filterRejects.filter((r) => r.reason.startsWith('decontaminated-')).map((r) => r.task_id!));
   const expected = expectedTasks(ingested, decon);

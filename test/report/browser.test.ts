@@ -4,10 +4,11 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { PipelineRecord } from '../../schemas/index.js';
-import { readManifests, partPaths, streamRecords } from '../../src/report/collect.js';
+import { readManifests } from '../../src/report/collect.js';
 import { STAGE_ORDER } from '../../schemas/index.js';
 import { ROOT, runCli, tempDir } from '../helpers/cli.js';
 import { findChromium } from './browser.js';
+import { recordsOf } from '../helpers/records.js';
 
 const chromium = findChromium();
 if (!chromium) console.warn('\n*** SKIPPED: report browser test: no chromium found (apt-get install -y chromium, or set TRAJPIPE_CHROMIUM) ***\n');
@@ -62,9 +63,8 @@ describe.skipIf(!chromium)('the sample run report in headless Chromium', () => {
   });
 
   it("marks a run's peak, critical mistake and cut at the steps the segment stage chose", async () => {
-    const segment = (await readManifests(out)).get('segment')!;
     let chosen: PipelineRecord | null = null;
-    for await (const r of streamRecords(partPaths(out, segment))) {
+    for (const r of await recordsOf(out, 'segment')) {
       if (r.segment?.critical_step != null && r.segment.peak_step != null && r.segment.peak_step > 0) {
         chosen = r;
         break;

@@ -4,21 +4,17 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PipelineRecord } from '../../schemas/index.js';
 import type { ReportData } from '../../src/report/collect.js';
-import { partPaths, readManifests, streamRecords } from '../../src/report/collect.js';
+import { readManifests } from '../../src/report/collect.js';
 import { checkGuards } from '../../src/nightly/compare.js';
 import { NightlyGuards } from '../../schemas/index.js';
 import { startFakeTeacher, type FakeTeacher } from '../label/fake-teacher.js';
 import { runCli, startCli, tempDir } from '../helpers/cli.js';
+import { recordsOf } from '../helpers/records.js';
 
 const KEY_ENV = 'TRAJPIPE_TEST_NIGHTLY_KEY';
 const ENV = { [KEY_ENV]: 'sk-nightly-test' };
 
-async function records(dir: string, stage: 'ingest' | 'label'): Promise<PipelineRecord[]> {
-  const m = (await readManifests(dir)).get(stage)!;
-  const out: PipelineRecord[] = [];
-  for await (const r of streamRecords(partPaths(dir, m))) out.push(r);
-  return out;
-}
+const records = (dir: string, stage: 'ingest' | 'label'): Promise<PipelineRecord[]> => recordsOf(dir, stage);
 
 function embedded(html: string): ReportData {
   return JSON.parse(/<script type="application\/json" id="report-data">([\s\S]*?)<\/script>/.exec(html)![1]!) as ReportData;
