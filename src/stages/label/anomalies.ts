@@ -35,7 +35,12 @@ export function isPlantedLine(line: string): boolean {
 
 /** The first instruction planted in the run's text (task, observations, agent messages), or null. */
 export function findPlantedInstruction(record: Pick<PipelineRecord, 'task' | 'messages' | 'steps'>): PlantedInstruction | null {
-  const inText = (text: string | null | undefined) => (text ?? '').split('\n').find(isPlantedLine) ?? null;
+  // A planted line matches one of these four on its own, so a text none of them matches holds none: most
+  // texts are cleared by four scans instead of being split into lines (the same answer, several times faster).
+  const inText = (text: string | null | undefined) => {
+    if (!text || !(OVERRIDE.test(text) || PLANTED_JSON.test(text) || EVERY_STEP.test(text) || GRADER.test(text))) return null;
+    return text.split('\n').find(isPlantedLine) ?? null;
+  };
   const inTask = inText(record.task);
   if (inTask) return { step: 0, line: inTask };
   for (const step of record.steps) {
