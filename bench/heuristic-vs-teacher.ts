@@ -24,6 +24,7 @@ import { TeacherLabeler } from '../src/teacher/labeler.js';
 import { BUILTIN_INSTRUCTIONS, BUILTIN_PROMPT_VERSION } from '../src/teacher/prompt.js';
 import { decideSegment } from '../src/stages/segment/decide.js';
 import { findPeak } from '../src/stages/segment/curve.js';
+import { recordsOf } from '../test/helpers/records.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const CORPUS = join(ROOT, '..', 'shared', 'corpus');
@@ -39,12 +40,8 @@ async function failedRuns(): Promise<PipelineRecord[]> {
   if (!existsSync(CORPUS)) throw new Error(`${CORPUS} not found: this comparison needs the shared corpus.`);
   const out = join(tmpdir(), `trajpipe-heuristic-vs-teacher-${process.pid}`);
   await runCommand({ input: [CORPUS], out, set: ['filter.decontaminate.benchmarks=[]'], force: true, only: undefined, dryRun: false, quiet: true });
-  const text = await readFile(join(out, 'label', 'part-00000.jsonl'), 'utf8');
-  return text
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as PipelineRecord)
-    .filter((r) => r.outcome.resolved === false && r.values !== null);
+  // The label stage writes reference lines: read its records whole through the frame's reader.
+  return (await recordsOf(out, 'label')).filter((r) => r.outcome.resolved === false && r.values !== null);
 }
 
 async function writePrompts(): Promise<void> {

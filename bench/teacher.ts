@@ -28,9 +28,10 @@ import { loadConfig } from '../src/config/load.js';
 import { silentLogger } from '../src/runner/log.js';
 import { runPipeline } from '../src/runner/runner.js';
 import type { Stage } from '../src/runner/stage.js';
-import { TEST_STAGES, makeRun, readJsonl } from '../test/label/fixtures.js';
+import { TEST_STAGES, makeRun } from '../test/label/fixtures.js';
 import type { PipelineRecord, StageManifest } from '../schemas/index.js';
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { recordsOf } from '../test/helpers/records.js';
 
 interface ServerStats {
   requests: number;
@@ -160,8 +161,7 @@ export async function runTeacherStageBench(opts: TeacherStageBenchOptions = {}):
     const manifestText = await readFile(join(out, 'label', 'manifest.json'), 'utf8').catch(() => null);
     if (!manifestText) throw new Error(`label stage did not complete: ${JSON.stringify(outcomes.find((o) => o.stage === 'label'))}`);
     const manifest = JSON.parse(manifestText) as StageManifest;
-    const records: PipelineRecord[] = [];
-    for (const part of (await readdir(join(out, 'label'))).filter((f) => f.startsWith('part-'))) records.push(...(await readJsonl<PipelineRecord>(join(out, 'label', part))));
+    const records: PipelineRecord[] = await recordsOf(out, 'label');
     return {
       n,
       latencyMs,
