@@ -253,35 +253,40 @@ const MAX_CHUNK = 4096;
 const KEEP = 1 << 23;
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
+/** Sizes of the two memos: table bits, most entries, arena code units. Tests make them tiny. */
+export interface MemoLimits {
+  pieces: [bits: number, entries: number, arena: number];
+  chunks: [bits: number, entries: number, arena: number];
+}
+/** ~35 MB a counter: as many pieces as the reference's Map held, and 100,000 chunks. */
+const LIMITS: MemoLimits = { pieces: [19, 200_000, 1 << 21], chunks: [18, 100_000, 1 << 22] };
+
+/** Copies a text's code units into `buf` (or a new buffer if it is too small); Buffer's UTF-16 write keeps lone surrogates. */
+function toUnits(text: string, buf: Buffer): Units {
+  const n = text.length;
+  if (2 * n > buf.length) buf = Buffer.allocUnsafeSlow(Math.max(2 * n, 1 << 16)); // its own ArrayBuffer, offset 0
+  const a = unitsView(buf.buffer as ArrayBuffer, n);
+  if (LITTLE_ENDIAN) buf.write(text, 0, 'utf16le');
+  else for (let i = 0; i < n; i++) a.u16[i] = text.charCodeAt(i);
+  return a;
+}
+
 /**
- * A counter for one encoding with its own memos (~35 MB). The text's code units are copied into a typed
- * array (Buffer's native UTF-16 write: raw code units, lone surrogates included), cut into chunks at
- * safe line feeds (`chunkEnd`), and a chunk seen before is counted by one lookup. A new chunk is split
- * into pieces by the ASCII scanner (or, at a non-ASCII character, by the pattern itself), each looked up
- * in a second memo; both memos hash the code units in place, so a hit allocates nothing.
+ * A counter for one encoding with its own memos. The text's code units are copied into a typed array,
+ * cut into chunks at safe line feeds (`chunkEnd`), and a chunk seen before is counted by one lookup. A
+ * new chunk is split into pieces by the ASCII scanner (or, at a non-ASCII character, by the pattern
+ * itself), each looked up in a second memo; both memos hash the code units in place, so a hit
+ * allocates nothing.
  */
-export function fastTiktokenCount(vocab: Vocabulary, encoding: 'o200k_base' | 'cl100k_base'): (text: string) => number {
+export function fastTiktokenCount(vocab: Vocabulary, encoding: 'o200k_base' | 'cl100k_base', limits = LIMITS): (text: string) => number {
   const scan = encoding === 'o200k_base' ? scanO200k : scanCl100k;
   const at = new RegExp(vocab.pattern, 'gu');
   const split = new RegExp(vocab.pattern, 'gu');
   const exact = (s: string): number => encodeCount(s, vocab, split);
   const sliceMemo = new Map<string, number>();
-  const pieces = new Memo(19, 200_000, 1 << 21); // as many pieces as the reference's Map held
-  const chunks = new Memo(18, 100_000, 1 << 22);
-  let kept = Buffer.alloc(0);
-
-  const units = (text: string): Units => {
-    const n = text.length;
-    let buf = kept;
-    if (2 * n > buf.length) {
-      buf = Buffer.allocUnsafeSlow(Math.max(2 * n, 1 << 16)); // allocUnsafeSlow: its own ArrayBuffer
-      if (n <= KEEP) kept = buf;
-    }
-    const a = unitsView(buf.buffer as ArrayBuffer, n);
-    if (LITTLE_ENDIAN) buf.write(text, 0, 'utf16le');
-    else for (let i = 0; i < n; i++) a.u16[i] = text.charCodeAt(i);
-    return a;
-  };
+  const pieces = new Memo(...limits.pieces);
+  const chunks = new Memo(...limits.chunks);
+  let kept: Buffer = Buffer.alloc(0);
 
   /** Tokens of text[i, n), where n ends a chunk: pieces split there exactly as in the whole text. */
   const countPieces = (text: string, a: Units, i: number, n: number): number => {
@@ -314,7 +319,8 @@ export function fastTiktokenCount(vocab: Vocabulary, encoding: 'o200k_base' | 'c
 
   return (text) => {
     const n = text.length;
-    const a = units(text);
+    const a = toUnits(text, kept);
+    if (a.u16.buffer !== kept.buffer && n <= KEEP) kept = Buffer.from(a.u16.buffer);
     let total = 0;
     for (let i = 0; i < n; ) {
       const e = chunkEnd(text, a.u16, i, n);
@@ -332,4 +338,29 @@ export function fastTiktokenCount(vocab: Vocabulary, encoding: 'o200k_base' | 'c
     }
     return total;
   };
+}
+
+/** The pieces the fast counter counts, in order, found the same way (chunks, scanner, pattern): for tests. */
+export function splitPieces(text: string, encoding: 'o200k_base' | 'cl100k_base', pattern: string): string[] {
+  const scan = encoding === 'o200k_base' ? scanO200k : scanCl100k;
+  const at = new RegExp(pattern, 'gu');
+  const a = toUnits(text, Buffer.allocUnsafeSlow(2 * text.length)).u16;
+  const out: string[] = [];
+  for (let i = 0; i < text.length; ) {
+    const n = chunkEnd(text, a, i, text.length);
+    while (i < n) {
+      let s = i;
+      let e = scan(a, i, n);
+      if (e < 0) {
+        at.lastIndex = i;
+        const m = at.exec(text);
+        if (m === null) return out;
+        s = m.index;
+        e = s + m[0].length;
+      }
+      out.push(text.slice(s, e));
+      i = e;
+    }
+  }
+  return out;
 }
