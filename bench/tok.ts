@@ -68,15 +68,19 @@ function bench(label: string, texts: string[]): void {
   const kinds = { ref: referenceTiktokenCount, fast: tiktokenCount };
   const totals = new Map<string, number>();
   const times = new Map<string, number[]>();
+  const cpus = new Map<string, number[]>(); // CPU time of the process: less sensitive than wall time to other load
   for (let r = 0; r < reps; r++) {
     for (const [name, make] of Object.entries(kinds)) {
       if (only && only !== name) continue;
       const count = make(encoding); // a cold memo every repetition
       count('warm up');
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       let n = 0;
       for (const t of texts) n += count(t);
       const ms = performance.now() - t0;
+      const cpu = process.cpuUsage(c0);
+      (cpus.get(name) ?? cpus.set(name, []).get(name)!).push((cpu.user + cpu.system) / 1000);
       if (totals.has(name) && totals.get(name) !== n) throw new Error(`${name}: ${n} tokens, earlier ${totals.get(name)}`);
       totals.set(name, n);
       (times.get(name) ?? times.set(name, []).get(name)!).push(ms);
@@ -84,7 +88,15 @@ function bench(label: string, texts: string[]): void {
   }
   for (const [name, ms] of times) {
     const best = Math.min(...ms);
-    console.log(`  ${name.padEnd(4)} ${totals.get(name)} tokens  ${ms.map((m) => m.toFixed(0)).join(' / ')} ms  best ${(chars / 1e3 / best).toFixed(1)} MB/s`);
+    const cpu = cpus.get(name)!;
+    console.log(
+      `  ${name.padEnd(4)} ${totals.get(name)} tokens  wall ${ms.map((m) => m.toFixed(0)).join(' / ')} ms, best ${(chars / 1e3 / best).toFixed(1)} MB/s;` +
+        `  cpu ${cpu.map((m) => m.toFixed(0)).join(' / ')} ms, best ${(chars / 1e3 / Math.min(...cpu)).toFixed(1)} MB/s`,
+    );
+  }
+  if (times.size === 2) {
+    const ratio = (m: Map<string, number[]>): string => (Math.min(...m.get('ref')!) / Math.min(...m.get('fast')!)).toFixed(2);
+    console.log(`  speed-up (best of each): wall ${ratio(times)}x, cpu ${ratio(cpus)}x`);
   }
   if (totals.size === 2 && totals.get('ref') !== totals.get('fast')) throw new Error('the fast count differs from the reference');
   console.log(`  load after ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);

@@ -1,4 +1,4 @@
-import type { TiktokenBPE } from 'js-tiktoken/lite';
+import { encodeCount, type Vocabulary } from './bpe.js';
 import { scanCl100k, scanO200k } from './pretokenize.js';
 
 /**
@@ -41,107 +41,76 @@ function countSlice(slice: string, countPiece: (s: string) => number, memo: Map<
   if (n === undefined) {
     n = countPiece(slice);
     if (memo.size >= 4096) memo.clear();
-    memo.set(slice, n);
+    memo.set((' ' + slice).slice(1), n); // a copy: a slice would keep its whole text alive in V8
   }
   return n;
 }
 
 
-export interface Vocabulary {
-  /** The split pattern, `ranks.pat_str`. */
-  readonly pattern: string;
-  /** Token rank by its bytes as a latin1 string (one char per byte): js-tiktoken's rankMap, keyed cheaply. */
-  readonly ranks: Map<string, number>;
-}
-
-/** Parses the vocabulary the way js-tiktoken's constructor does (0.2 s instead of 0.6 s for o200k). */
-export function loadVocabulary(bpe: TiktokenBPE): Vocabulary {
-  const ranks = new Map<string, number>();
-  for (const line of bpe.bpe_ranks.split('\n')) {
-    if (!line) continue;
-    const [, offset, ...tokens] = line.split(' ');
-    const first = Number.parseInt(offset!, 10);
-    tokens.forEach((token, i) => ranks.set(Buffer.from(token, 'base64').toString('latin1'), first + i));
-  }
-  // js-tiktoken counts one token for a single byte even without a rank; every byte has one in both
-  // encodings, which lets the BPE below count parts without looking them up.
-  for (let b = 0; b < 256; b++) if (!ranks.has(String.fromCharCode(b))) throw new Error(`tiktoken vocabulary lacks byte ${b}`);
-  return { pattern: bpe.pat_str, ranks };
-}
-
-const utf8 = new TextEncoder();
-const RMAX = 0x7fffffff;
-let pos = new Int32Array(1024);
-let rk = new Int32Array(1024);
-
 /**
- * Tokens of one pre-tokenised piece: 1 if its bytes are a token, else the number of parts left by
- * js-tiktoken's `bytePairMerge` (merge the lowest-ranked adjacent pair, the leftmost on ties, until no
- * pair is a token), kept incrementally as tiktoken's Rust code does instead of rescanning every pair.
+ * A text's code units, and the same units as 32-bit words at both alignments, so that any run of units
+ * is read two at a time: units j and j+1 are `even[j / 2]` for even j and `odd[(j + 1) / 2]` for odd j
+ * (`odd` holds the text one unit further on). Hashing and comparing words halves the loads.
  */
-export function bpeCount(piece: string, ranks: Map<string, number>): number {
-  let bin = piece;
-  for (let i = 0; i < piece.length; i++) {
-    if (piece.charCodeAt(i) >= 128) {
-      const bytes = utf8.encode(piece); // lone surrogates become U+FFFD, as in js-tiktoken
-      bin = '';
-      for (let j = 0; j < bytes.length; j += 4096) bin += String.fromCharCode(...bytes.subarray(j, j + 4096));
-      break;
-    }
-  }
-  const n = bin.length;
-  if (n <= 1 || ranks.has(bin)) return 1;
-  if (n + 1 > pos.length) {
-    pos = new Int32Array(2 * n + 2);
-    rk = new Int32Array(2 * n + 2);
-  }
-  // Parts [pos[k], pos[k+1]); rk[k] is the rank of parts k and k+1 joined.
-  for (let k = 0; k <= n; k++) pos[k] = k;
-  for (let k = 0; k < n - 1; k++) rk[k] = ranks.get(bin.slice(k, k + 2)) ?? RMAX;
-  let parts = n;
-  for (;;) {
-    let min = RMAX;
-    let at = -1;
-    for (let k = 0; k < parts - 1; k++) {
-      if (rk[k]! < min) {
-        min = rk[k]!;
-        at = k;
-      }
-    }
-    if (at < 0) return parts;
-    pos.copyWithin(at + 1, at + 2, parts + 1);
-    rk.copyWithin(at + 1, at + 2, parts - 1);
-    parts--;
-    rk[at] = at + 1 < parts ? (ranks.get(bin.slice(pos[at]!, pos[at + 2]!)) ?? RMAX) : RMAX;
-    if (at > 0) rk[at - 1] = ranks.get(bin.slice(pos[at - 1]!, pos[at + 1]!)) ?? RMAX;
-  }
-}
-
-/**
- * `enc.encode(text, [], []).length` of js-tiktoken: split with the pattern, count each piece. With no
- * special token allowed or disallowed, `encode` treats special-token text as text, as here.
- */
-export function encodeCount(text: string, vocab: Vocabulary, pattern: RegExp): number {
-  let n = 0;
-  for (const m of text.matchAll(pattern)) n += bpeCount(m[0], vocab.ranks);
-  return n;
-}
-
-/** A text's code units, also viewed as 32-bit words (two units each) for faster comparisons. */
 interface Units {
   readonly u16: Uint16Array;
-  readonly u32: Uint32Array;
+  readonly even: Uint32Array;
+  readonly odd: Uint32Array;
 }
 
-function unitsView(buffer: ArrayBuffer, n: number): Units {
-  return { u16: new Uint16Array(buffer, 0, n), u32: new Uint32Array(buffer, 0, n >> 1) };
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** Copies a text's code units into the two buffers given (or new ones if too small); Buffer's UTF-16 write keeps lone surrogates. */
+function toUnits(text: string, even: Buffer, odd: Buffer): Units {
+  const n = text.length;
+  if (2 * n + 4 > even.length) {
+    even = Buffer.allocUnsafeSlow(Math.max(2 * n + 4, 1 << 16)); // its own ArrayBuffer, offset 0
+    odd = Buffer.allocUnsafeSlow(even.length);
+  }
+  const a: Units = {
+    u16: new Uint16Array(even.buffer, 0, n),
+    even: new Uint32Array(even.buffer, 0, (2 * n + 2) >> 2),
+    odd: new Uint32Array(odd.buffer, 0, (2 * n + 4) >> 2),
+  };
+  if (LITTLE_ENDIAN) {
+    even.write(text, 0, 'utf16le');
+    odd.write(text, 2, 'utf16le');
+  } else {
+    const shifted = new Uint16Array(odd.buffer, 2, n);
+    for (let i = 0; i < n; i++) a.u16[i] = shifted[i] = text.charCodeAt(i);
+  }
+  return a;
+}
+
+/**
+ * Hash of a[s, e): FNV-1a-style over its words, alternate words in two independent chains (the
+ * multiplies overlap), the odd last unit, then murmur3's finaliser. The same for any alignment.
+ */
+function hash(a: Units, s: number, e: number): number {
+  const view = s & 1 ? a.odd : a.even;
+  const len = e - s;
+  let w = (s + 1) >> 1;
+  const end = w + (len >> 1);
+  let h = 0x811c9dc5 ^ len;
+  let g = 0x01000193;
+  for (; w + 1 < end; w += 2) {
+    h = Math.imul(h ^ view[w]!, 0x01000193);
+    g = Math.imul(g ^ view[w + 1]!, 0x01000193);
+  }
+  if (w < end) h = Math.imul(h ^ view[w]!, 0x01000193);
+  if (len & 1) g = Math.imul(g ^ a.u16[e - 1]!, 0x01000193);
+  h ^= Math.imul(g ^ (g >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return h ^ (h >>> 16);
 }
 
 /** Open-addressing hash table from a run of code units, kept in one arena, to its token count. */
 class Memo {
   /** Four ints a slot (one cache line holds four slots): hash, count (0: empty), key start, key length. */
   private readonly slots: Int32Array;
-  private readonly arena: Units;
+  /** Keys, each starting at an even unit so that it is read as words. */
+  private readonly arena16: Uint16Array;
+  private readonly arena32: Uint32Array;
   private readonly mask: number;
   private size = 0;
   private top = 0;
@@ -151,8 +120,11 @@ class Memo {
     private readonly maxEntries: number,
     arenaUnits: number,
   ) {
+    if (maxEntries >= 1 << bits) throw new Error('a memo needs empty slots to end its probes');
     this.slots = new Int32Array(4 << bits);
-    this.arena = unitsView(new ArrayBuffer(2 * arenaUnits), arenaUnits);
+    const arena = new ArrayBuffer(2 * arenaUnits + 4);
+    this.arena16 = new Uint16Array(arena);
+    this.arena32 = new Uint32Array(arena);
     this.mask = (1 << bits) - 1;
   }
 
@@ -168,37 +140,25 @@ class Memo {
     }
   }
 
-  /** Whether a[s, e) equals the key stored at k; two units at a time when both start on the same parity. */
+  /** Whether a[s, e) equals the key stored at k (even), compared a word at a time. */
   private equal(a: Units, s: number, e: number, k: number): boolean {
-    const b = this.arena;
-    const a16 = a.u16;
-    const b16 = b.u16;
-    if (((s ^ k) & 1) === 0) {
-      if (s & 1) {
-        if (a16[s] !== b16[k]) return false;
-        s++;
-        k++;
-      }
-      const a32 = a.u32;
-      const b32 = b.u32;
-      const ew = e >> 1;
-      for (let w = s >> 1, v = k >> 1; w < ew; w++, v++) if (a32[w] !== b32[v]) return false;
-      return (e & 1) === 0 || a16[e - 1] === b16[k + (e - 1 - s)];
-    }
-    for (let j = s; j < e; j++, k++) if (a16[j] !== b16[k]) return false;
-    return true;
+    const view = s & 1 ? a.odd : a.even;
+    const keys = this.arena32;
+    const len = e - s;
+    const w = (s + 1) >> 1;
+    const v = k >> 1;
+    for (let i = 0, words = len >> 1; i < words; i++) if (view[w + i] !== keys[v + i]) return false;
+    return (len & 1) === 0 || a.u16[e - 1] === this.arena16[k + len - 1];
   }
 
   /** Memoises a[s, e), known to be absent; when full, the memo starts afresh (memory stays bounded). */
   set(a: Units, s: number, e: number, h: number, count: number): void {
     const len = e - s;
-    const room = this.arena.u16.length;
-    let top = this.top + ((this.top ^ s) & 1); // the same parity as s, for `equal`
-    if (this.size >= this.maxEntries || top + len > room) {
-      if (len + 1 > room) return;
+    let top = this.top;
+    if (this.size >= this.maxEntries || top + len > this.arena16.length - 2) {
+      if (len > this.arena16.length - 2) return;
       this.slots.fill(0);
-      this.size = 0;
-      top = s & 1;
+      this.size = top = 0;
     }
     let slot = h & this.mask;
     while (this.slots[(slot << 2) + 1] !== 0) slot = (slot + 1) & this.mask;
@@ -207,20 +167,14 @@ class Memo {
     this.slots[x + 1] = count;
     this.slots[x + 2] = top;
     this.slots[x + 3] = len;
-    const a16 = a.u16;
-    const b16 = this.arena.u16;
-    for (let j = s; j < e; j++) b16[top++] = a16[j]!;
-    this.top = top;
+    const view = s & 1 ? a.odd : a.even;
+    const w = (s + 1) >> 1;
+    const v = top >> 1;
+    for (let i = 0, words = len >> 1; i < words; i++) this.arena32[v + i] = view[w + i]!;
+    if (len & 1) this.arena16[top + len - 1] = a.u16[e - 1]!;
+    this.top = top + len + (len & 1);
     this.size++;
   }
-}
-
-/** FNV-1a over code units, high bits folded into the low ones that index the table. */
-function hash(a: Units, s: number, e: number): number {
-  const a16 = a.u16;
-  let h = 0x811c9dc5 ^ (e - s);
-  for (let j = s; j < e; j++) h = Math.imul(h ^ a16[j]!, 0x01000193);
-  return h ^ (h >>> 15);
 }
 
 /**
@@ -249,9 +203,8 @@ function chunkEnd(text: string, a: Uint16Array, i: number, n: number): number {
 /** Chunks (lines, mostly) from this long to this long are memoised whole. */
 const MIN_CHUNK = 8;
 const MAX_CHUNK = 4096;
-/** Texts up to this many code units are copied into a buffer kept between calls (16 MB). */
-const KEEP = 1 << 23;
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+/** Texts up to this many code units are copied into buffers kept between calls (2 x 8 MB). */
+const KEEP = 1 << 22;
 
 /** Sizes of the two memos: table bits, most entries, arena code units. Tests make them tiny. */
 export interface MemoLimits {
@@ -260,16 +213,6 @@ export interface MemoLimits {
 }
 /** ~35 MB a counter: as many pieces as the reference's Map held, and 100,000 chunks. */
 const LIMITS: MemoLimits = { pieces: [19, 200_000, 1 << 21], chunks: [18, 100_000, 1 << 22] };
-
-/** Copies a text's code units into `buf` (or a new buffer if it is too small); Buffer's UTF-16 write keeps lone surrogates. */
-function toUnits(text: string, buf: Buffer): Units {
-  const n = text.length;
-  if (2 * n > buf.length) buf = Buffer.allocUnsafeSlow(Math.max(2 * n, 1 << 16)); // its own ArrayBuffer, offset 0
-  const a = unitsView(buf.buffer as ArrayBuffer, n);
-  if (LITTLE_ENDIAN) buf.write(text, 0, 'utf16le');
-  else for (let i = 0; i < n; i++) a.u16[i] = text.charCodeAt(i);
-  return a;
-}
 
 /**
  * A counter for one encoding with its own memos. The text's code units are copied into a typed array,
@@ -286,7 +229,8 @@ export function fastTiktokenCount(vocab: Vocabulary, encoding: 'o200k_base' | 'c
   const sliceMemo = new Map<string, number>();
   const pieces = new Memo(...limits.pieces);
   const chunks = new Memo(...limits.chunks);
-  let kept: Buffer = Buffer.alloc(0);
+  let keptEven: Buffer = Buffer.alloc(0);
+  let keptOdd: Buffer = Buffer.alloc(0);
 
   /** Tokens of text[i, n), where n ends a chunk: pieces split there exactly as in the whole text. */
   const countPieces = (text: string, a: Units, i: number, n: number): number => {
@@ -319,8 +263,11 @@ export function fastTiktokenCount(vocab: Vocabulary, encoding: 'o200k_base' | 'c
 
   return (text) => {
     const n = text.length;
-    const a = toUnits(text, kept);
-    if (a.u16.buffer !== kept.buffer && n <= KEEP) kept = Buffer.from(a.u16.buffer);
+    const a = toUnits(text, keptEven, keptOdd);
+    if (a.u16.buffer !== keptEven.buffer && n <= KEEP) {
+      keptEven = Buffer.from(a.even.buffer);
+      keptOdd = Buffer.from(a.odd.buffer);
+    }
     let total = 0;
     for (let i = 0; i < n; ) {
       const e = chunkEnd(text, a.u16, i, n);
@@ -344,7 +291,7 @@ export function fastTiktokenCount(vocab: Vocabulary, encoding: 'o200k_base' | 'c
 export function splitPieces(text: string, encoding: 'o200k_base' | 'cl100k_base', pattern: string): string[] {
   const scan = encoding === 'o200k_base' ? scanO200k : scanCl100k;
   const at = new RegExp(pattern, 'gu');
-  const a = toUnits(text, Buffer.allocUnsafeSlow(2 * text.length)).u16;
+  const a = toUnits(text, Buffer.allocUnsafeSlow(2 * text.length + 4), Buffer.allocUnsafeSlow(2 * text.length + 4)).u16;
   const out: string[] = [];
   for (let i = 0; i < text.length; ) {
     const n = chunkEnd(text, a, i, text.length);

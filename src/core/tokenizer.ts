@@ -6,7 +6,8 @@ import type { Tiktoken as TiktokenType, TiktokenBPE } from 'js-tiktoken/lite';
 import type { TokenizerConfig } from '../../schemas/config/tokenizer.js';
 import type { Message } from '../../schemas/index.js';
 import { UserError } from './errors.js';
-import { countInSlices, fastTiktokenCount, loadVocabulary, MAX_RUN, type Vocabulary } from './tiktoken-count.js';
+import { loadVocabulary, type Vocabulary } from './bpe.js';
+import { countInSlices, fastTiktokenCount, MAX_RUN } from './tiktoken-count.js';
 
 export { countInSlices };
 
