@@ -3,13 +3,20 @@ import { scanCl100k, scanO200k } from './pretokenize.js';
 
 /**
  * Fast exact token counts for the tiktoken encodings. The reference (`referenceTiktokenCount` in
- * tokenizer.ts) splits the text with the encoding's regex and counts each piece with js-tiktoken's
- * `encode`, memoised in a Map. Profiled on the bench corpus, the regex took ~60 % of the time and the
- * Map (a substring per piece, then hashing it) most of the rest; on real trajectories, with far fewer
- * repeats, `encode` of each new piece (~17 µs: it builds two RegExps and joins byte strings per call)
- * took half. So here: an ASCII scanner replaces the regex (pretokenize.ts), a hash table keyed by the
- * piece's place in the text replaces the Map, and a count-only port of js-tiktoken's BPE replaces
- * `encode`. All give the reference's numbers; the tests compare them on random and real text.
+ * tokenizer.ts) splits a text with the encoding's regex and counts each piece with js-tiktoken's
+ * `encode`, memoised in a Map. Profiled (docs/bench.md): on the synthetic bench corpus (260 M chars,
+ * 45 M pieces, 1,490 distinct) the regex and its match objects took about half the time, the Map (a
+ * fresh substring hashed per piece) ~30 %, GC most of the rest; on real trajectories (7.8 M chars, 2.0 M
+ * pieces, 54,000 distinct) js-tiktoken's BPE of each new piece took ~70 % (`bytePairMerge` builds a
+ * `join(",")` key for every pair in every round; `encode` builds two RegExps, escaping every special token, per call), the regex ~8 %.
+ * So, each giving the reference's numbers:
+ *  - a line seen before is counted by one lookup (agent text repeats whole lines: 96 % of the synthetic
+ *    corpus's characters, 41 % of the distinct real strings'), cutting only where the pattern splits the
+ *    same way on both sides (`chunkEnd`);
+ *  - an ASCII scanner replaces the regex (pretokenize.ts), which still splits at non-ASCII characters;
+ *  - pieces are looked up by their code units in place, without a substring;
+ *  - a count-only port of js-tiktoken's BPE replaces `encode` (bpe.ts).
+ * The tests compare pieces and counts with the reference's on random, edge-case and real text.
  */
 
 /** Longest run of non-space characters handed to the BPE at once. */
@@ -45,7 +52,6 @@ function countSlice(slice: string, countPiece: (s: string) => number, memo: Map<
   }
   return n;
 }
-
 
 /**
  * A text's code units, and the same units as 32-bit words at both alignments, so that any run of units
@@ -104,16 +110,18 @@ function hash(a: Units, s: number, e: number): number {
   return h ^ (h >>> 16);
 }
 
-/** Open-addressing hash table from a run of code units, kept in one arena, to its token count. */
+/**
+ * Open-addressing hash table from a run of code units to its token count. A slot is two ints (hash,
+ * 1 + where its entry starts in the arena) so that the table stays small in the caches; an entry is a
+ * header word (count, length) followed by the key's units from a word boundary, read as words.
+ */
 class Memo {
-  /** Four ints a slot (one cache line holds four slots): hash, count (0: empty), key start, key length. */
   private readonly slots: Int32Array;
-  /** Keys, each starting at an even unit so that it is read as words. */
   private readonly arena16: Uint16Array;
   private readonly arena32: Uint32Array;
   private readonly mask: number;
   private size = 0;
-  private top = 0;
+  private top = 0; // in words
 
   constructor(
     bits: number,
@@ -121,7 +129,7 @@ class Memo {
     arenaUnits: number,
   ) {
     if (maxEntries >= 1 << bits) throw new Error('a memo needs empty slots to end its probes');
-    this.slots = new Int32Array(4 << bits);
+    this.slots = new Int32Array(2 << bits);
     const arena = new ArrayBuffer(2 * arenaUnits + 4);
     this.arena16 = new Uint16Array(arena);
     this.arena32 = new Uint32Array(arena);
@@ -130,49 +138,47 @@ class Memo {
 
   /** The count of a[s, e) (whose hash is h), or 0 if not memoised. */
   get(a: Units, s: number, e: number, h: number): number {
-    const { slots, mask } = this;
+    const { slots, mask, arena32 } = this;
     const len = e - s;
     for (let slot = h & mask; ; slot = (slot + 1) & mask) {
-      const x = slot << 2;
-      const c = slots[x + 1]!;
-      if (c === 0) return 0;
-      if (slots[x] === h && slots[x + 3] === len && this.equal(a, s, e, slots[x + 2]!)) return c;
+      const v = slots[2 * slot + 1]! - 1;
+      if (v < 0) return 0;
+      if (slots[2 * slot] !== h) continue;
+      const header = arena32[v]!;
+      if (header >>> 16 === len && this.equal(a, s, e, v + 1)) return header & 0xffff;
     }
   }
 
-  /** Whether a[s, e) equals the key stored at k (even), compared a word at a time. */
-  private equal(a: Units, s: number, e: number, k: number): boolean {
+  /** Whether a[s, e) equals the key stored from word v, compared a word at a time. */
+  private equal(a: Units, s: number, e: number, v: number): boolean {
     const view = s & 1 ? a.odd : a.even;
     const keys = this.arena32;
     const len = e - s;
     const w = (s + 1) >> 1;
-    const v = k >> 1;
     for (let i = 0, words = len >> 1; i < words; i++) if (view[w + i] !== keys[v + i]) return false;
-    return (len & 1) === 0 || a.u16[e - 1] === this.arena16[k + len - 1];
+    return (len & 1) === 0 || a.u16[e - 1] === this.arena16[2 * v + len - 1];
   }
 
   /** Memoises a[s, e), known to be absent; when full, the memo starts afresh (memory stays bounded). */
   set(a: Units, s: number, e: number, h: number, count: number): void {
     const len = e - s;
-    let top = this.top;
-    if (this.size >= this.maxEntries || top + len > this.arena16.length - 2) {
-      if (len > this.arena16.length - 2) return;
+    const need = 1 + ((len + 1) >> 1);
+    if (len > 0xffff || count > 0xffff || need > this.arena32.length) return;
+    if (this.size >= this.maxEntries || this.top + need > this.arena32.length) {
       this.slots.fill(0);
-      this.size = top = 0;
+      this.size = this.top = 0;
     }
     let slot = h & this.mask;
-    while (this.slots[(slot << 2) + 1] !== 0) slot = (slot + 1) & this.mask;
-    const x = slot << 2;
-    this.slots[x] = h;
-    this.slots[x + 1] = count;
-    this.slots[x + 2] = top;
-    this.slots[x + 3] = len;
+    while (this.slots[2 * slot + 1] !== 0) slot = (slot + 1) & this.mask;
+    const v = this.top;
+    this.slots[2 * slot] = h;
+    this.slots[2 * slot + 1] = v + 1;
+    this.arena32[v] = count | (len << 16);
     const view = s & 1 ? a.odd : a.even;
     const w = (s + 1) >> 1;
-    const v = top >> 1;
-    for (let i = 0, words = len >> 1; i < words; i++) this.arena32[v + i] = view[w + i]!;
-    if (len & 1) this.arena16[top + len - 1] = a.u16[e - 1]!;
-    this.top = top + len + (len & 1);
+    for (let i = 0, words = len >> 1; i < words; i++) this.arena32[v + 1 + i] = view[w + i]!;
+    if (len & 1) this.arena16[2 * (v + 1) + len - 1] = a.u16[e - 1]!;
+    this.top = v + need;
     this.size++;
   }
 }
@@ -211,7 +217,11 @@ export interface MemoLimits {
   pieces: [bits: number, entries: number, arena: number];
   chunks: [bits: number, entries: number, arena: number];
 }
-/** ~35 MB a counter: as many pieces as the reference's Map held, and 100,000 chunks. */
+/**
+ * 18 MB a counter (tables 4 + 2 MB, arenas 4 + 8 MB), plus up to 2 x 8 MB of text copies: as many
+ * pieces as the reference's Map held (which also kept alive every text a memoised piece was sliced from),
+ * and up to 100,000 lines or 8 MB of them.
+ */
 const LIMITS: MemoLimits = { pieces: [19, 200_000, 1 << 21], chunks: [18, 100_000, 1 << 22] };
 
 /**

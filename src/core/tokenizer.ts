@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import type { Tiktoken as TiktokenType, TiktokenBPE } from 'js-tiktoken/lite';
 import type { TokenizerConfig } from '../../schemas/config/tokenizer.js';
 import type { Message } from '../../schemas/index.js';
-import { UserError } from './errors.js';
 import { loadVocabulary, type Vocabulary } from './bpe.js';
+import { UserError } from './errors.js';
 import { countInSlices, fastTiktokenCount, MAX_RUN } from './tiktoken-count.js';
 
 export { countInSlices };
