@@ -1,9 +1,9 @@
 /**
  * Hand-written pre-tokenisers for the o200k_base and cl100k_base split patterns (`ranks.pat_str` of
- * js-tiktoken). Each `scan*(a, i, n)`, over the text's UTF-16 code units `a` (typed-array reads are about
- * twice as fast as `charCodeAt`), returns where the regex match starting at i ends, or -1 when deciding
- * it would mean looking at a non-ASCII code unit: the caller then runs the real regex at i, so those
- * pieces are exact by construction. Only ASCII is decided here:
+ * js-tiktoken). Each `scan*(a, i, n)`, over the text's UTF-16 code units `a` (typed-array reads beat
+ * `charCodeAt`), returns where the regex match starting at i ends, or -1 when deciding it would mean
+ * looking at a non-ASCII code unit: the caller then runs the real regex at i, so those pieces are exact
+ * by construction. Only ASCII is decided here:
  *
  * o200k: 1 `X?[UPPER]*[LOWER]+C?`  2 `X?[UPPER]+[LOWER]*C?`  3 `\p{N}{1,3}`  4 ` ?P+[\r\n/]*`
  *        5 `\s*[\r\n]+`  6 `\s+(?!\S)`  7 `\s+`

@@ -35,9 +35,9 @@ const require = createRequire(import.meta.url);
 const cache = new Map<string, Promise<TokenCounter>>();
 
 /**
- * Loads a tokenizer once per process and configuration. The vocabulary itself (over a second to parse)
- * is loaded on the first count, so a run whose texts are all short enough to need no counting never pays
- * for it; a bad tokenizer path is still reported at once, before any work.
+ * Loads a tokenizer once per process and configuration. The vocabulary itself (0.15 s for tiktoken's,
+ * more for a tokenizer.json) is loaded on the first count, so a run whose texts are all short enough to
+ * need no counting never pays for it; a bad tokenizer path is still reported at once, before any work.
  */
 export function loadTokenCounter(config: TokenizerConfig): Promise<TokenCounter> {
   const key = JSON.stringify(config);
