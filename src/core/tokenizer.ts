@@ -5,7 +5,11 @@ import { join } from 'node:path';
 import type { Tiktoken as TiktokenType, TiktokenBPE } from 'js-tiktoken/lite';
 import type { TokenizerConfig } from '../../schemas/config/tokenizer.js';
 import type { Message } from '../../schemas/index.js';
+import { loadVocabulary, type Vocabulary } from './bpe.js';
 import { UserError } from './errors.js';
+import { countInSlices, fastTiktokenCount, MAX_RUN } from './tiktoken-count.js';
+
+export { countInSlices };
 
 export interface TokenCounter {
   /** A name for manifests, e.g. "tiktoken:o200k_base" or "huggingface:/models/qwen". */
@@ -27,47 +31,13 @@ export function countMessageTokens(counter: TokenCounter, messages: readonly Mes
   return n;
 }
 
-/** Longest run of non-space characters handed to the BPE at once. */
-const MAX_RUN = 256;
-const LONG_RUN = new RegExp(`\\S{${MAX_RUN + 1},}`, 'g');
-
-/**
- * BPE merging is quadratic in the length of one pre-tokenised piece, and agent observations hold
- * pathological pieces (a 10 KB line of "=" or of one repeated letter took tiktoken 49 s). Long runs of
- * non-space characters are counted in slices of MAX_RUN: the count can differ by about one token per
- * slice boundary, and the time becomes linear.
- */
-export function countInSlices(text: string, countPiece: (s: string) => number, memo?: Map<string, number>): number {
-  let total = 0;
-  let last = 0;
-  for (const m of text.matchAll(LONG_RUN)) {
-    if (m.index > last) total += countPiece(text.slice(last, m.index));
-    for (let i = 0; i < m[0].length; i += MAX_RUN) total += countSlice(m[0].slice(i, i + MAX_RUN), countPiece, memo);
-    last = m.index + m[0].length;
-  }
-  if (last < text.length) total += countPiece(last === 0 ? text : text.slice(last));
-  return total;
-}
-
-/** Long runs are mostly one character repeated ("=====", "-----"): their slices repeat, so their counts are memoised. */
-function countSlice(slice: string, countPiece: (s: string) => number, memo: Map<string, number> | undefined): number {
-  if (!memo) return countPiece(slice);
-  let n = memo.get(slice);
-  if (n === undefined) {
-    n = countPiece(slice);
-    if (memo.size >= 4096) memo.clear();
-    memo.set(slice, n);
-  }
-  return n;
-}
-
 const require = createRequire(import.meta.url);
 const cache = new Map<string, Promise<TokenCounter>>();
 
 /**
- * Loads a tokenizer once per process and configuration. The vocabulary itself (over a second to parse)
- * is loaded on the first count, so a run whose texts are all short enough to need no counting never pays
- * for it; a bad tokenizer path is still reported at once, before any work.
+ * Loads a tokenizer once per process and configuration. The vocabulary itself (0.15 s for tiktoken's,
+ * more for a tokenizer.json) is loaded on the first count, so a run whose texts are all short enough to
+ * need no counting never pays for it; a bad tokenizer path is still reported at once, before any work.
  */
 export function loadTokenCounter(config: TokenizerConfig): Promise<TokenCounter> {
   const key = JSON.stringify(config);
@@ -84,11 +54,31 @@ function lazy(name: string, load: () => (text: string) => number): TokenCounter 
   return { name, count: (text) => (count ??= load())(text) };
 }
 
-function tiktokenCount(encoding: 'o200k_base' | 'cl100k_base'): (text: string) => number {
-  // The CommonJS builds load synchronously, so the first count can load them.
-  const { Tiktoken } = require('js-tiktoken/lite') as { Tiktoken: typeof TiktokenType };
+type TiktokenEncoding = 'o200k_base' | 'cl100k_base';
+const vocabularies = new Map<TiktokenEncoding, Vocabulary>();
+const encoders = new Map<TiktokenEncoding, TiktokenType>();
+
+/** Exact token counts with a fresh memo: the same number as `referenceTiktokenCount` for every string, faster. */
+export function tiktokenCount(encoding: TiktokenEncoding): (text: string) => number {
+  let vocab = vocabularies.get(encoding);
+  if (!vocab) {
+    // The CommonJS build loads synchronously, so the first count can load it.
+    vocab = loadVocabulary(require(`js-tiktoken/ranks/${encoding}`) as TiktokenBPE);
+    vocabularies.set(encoding, vocab);
+  }
+  return fastTiktokenCount(vocab, encoding);
+}
+
+/**
+ * The reference count, the counter before the fast one (kept for the tests and the benchmark): the
+ * encoding's own pattern splits the text, each piece is counted by js-tiktoken on its own (long pieces
+ * in slices). The fast counter must return exactly this number for every string.
+ */
+export function referenceTiktokenCount(encoding: TiktokenEncoding): (text: string) => number {
   const ranks = require(`js-tiktoken/ranks/${encoding}`) as TiktokenBPE;
-  const enc = new Tiktoken(ranks);
+  const { Tiktoken } = require('js-tiktoken/lite') as { Tiktoken: typeof TiktokenType };
+  const enc = encoders.get(encoding) ?? new Tiktoken(ranks); // 0.6 s for o200k, so kept
+  encoders.set(encoding, enc);
   // tiktoken splits text with this pattern and encodes each piece on its own, so counting piece by
   // piece gives the same total; agent text repeats its pieces (identifiers, paths, log words) so much
   // that memoising their counts makes counting several times faster.
