@@ -20,7 +20,7 @@ const RULES: [string, (f: Node['callFrame']) => boolean][] = [
   ['JSON.parse', (f) => f.url === '' && f.functionName === 'parse'],
   ['JSON.stringify', (f) => f.url === '' && f.functionName === 'stringify'],
   ['zod validation', (f) => f.url.includes('/zod/')],
-  ['token counting', (f) => f.url.includes('tiktoken') || f.url.includes('/core/tokenizer')],
+  ['token counting', (f) => f.url.includes('tiktoken') || f.url.includes('/core/tokenizer') || f.url.includes('/core/bpe') || f.url.includes('/core/pretokenize')],
   ['minhash/dedup', (f) => f.url.includes('/stages/dedup/')],
   ['zstd', (f) => f.url.includes('zstd')],
   ['parquet encode', (f) => f.url.includes('hyparquet') || f.url.includes('/io/parquet/')],
