@@ -1,6 +1,4 @@
 import { createRequire } from 'node:module';
-import { lintSource } from '@secretlint/core';
-import { creator as recommendedPreset } from '@secretlint/secretlint-rule-preset-recommend';
 import { genericFindings } from './generic.js';
 
 /** One secret found in a text: [start, end) in UTF-16 units, and the placeholder type. */
@@ -41,15 +39,26 @@ function typeOf(ruleId: string, messageId: string | undefined): string {
 /** Not secrets: an account number identifies, it does not authenticate. */
 const IGNORED_MESSAGES = new Set(['AWSAccountID']);
 
-const SECRETLINT_CONFIG = {
-  rules: [
-    {
-      id: '@secretlint/secretlint-rule-preset-recommend',
-      rule: recommendedPreset,
-      rules: [{ id: '@secretlint/secretlint-rule-aws', options: { enableIDScanRule: true } }],
+/**
+ * secretlint and its rules, imported on first use rather than at start-up (~40 ms of CPU): a process or
+ * worker thread that redacts nothing (a rerun from a later stage, the main thread while workers ingest,
+ * every command but run) never loads them (docs/design.md, "Start-up").
+ */
+let secretlint: Promise<{ lintSource: typeof import('@secretlint/core').lintSource; config: unknown }> | null = null;
+function loadSecretlint(): NonNullable<typeof secretlint> {
+  return (secretlint ??= Promise.all([import('@secretlint/core'), import('@secretlint/secretlint-rule-preset-recommend')]).then(([core, preset]) => ({
+    lintSource: core.lintSource,
+    config: {
+      rules: [
+        {
+          id: '@secretlint/secretlint-rule-preset-recommend',
+          rule: preset.creator,
+          rules: [{ id: '@secretlint/secretlint-rule-aws', options: { enableIDScanRule: true } }],
+        },
+      ],
     },
-  ],
-};
+  })));
+}
 
 /**
  * secretlint reports some ranges off by the length of the key name (the AWS secret rule starts its
@@ -90,9 +99,10 @@ function isPlaceholderPassword(p: string): boolean {
 }
 
 async function secretlintFindings(text: string): Promise<Finding[]> {
+  const { lintSource, config } = await loadSecretlint();
   const result = await lintSource({
     source: { content: text, filePath: '/trajectory.txt', ext: '.txt', contentType: 'text' },
-    options: { config: SECRETLINT_CONFIG as never },
+    options: { config: config as never },
   });
   const out: Finding[] = [];
   for (const m of result.messages) {

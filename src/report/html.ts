@@ -1,10 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { projectPath } from '../core/paths.js';
 import type { ReportData } from './collect.js';
 import { renderLabelQuality } from './quality.js';
 
 const require = createRequire(import.meta.url);
-const PAGE = new URL('./page/', import.meta.url);
+const PAGE = pathToFileURL(projectPath('src', 'report', 'page') + '/');
 
 /** The charting runtime, read from node_modules at report time and inlined (docs/report.md: why uPlot). */
 async function chartRuntime(): Promise<{ js: string; css: string }> {

@@ -1,4 +1,5 @@
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type * as CliProgress from 'cli-progress';
 
 /** Counts and rate for one stage: a bar on a terminal, a log line every few seconds otherwise. */
 export interface Progress {
@@ -24,6 +25,8 @@ export function createProgress(opts: ProgressOptions): Progress {
 }
 
 function barProgress(opts: ProgressOptions): Progress {
+  // Loaded here, not at start-up: only a terminal shows bars (docs/design.md, "Start-up").
+  const cliProgress = createRequire(import.meta.url)('cli-progress') as typeof CliProgress;
   const bar = new cliProgress.SingleBar(
     {
       format: `${opts.stage.padEnd(8)} {bar} {value}${opts.total ? '/{total}' : ''} in | {out} out | {dropped} dropped | {rate}/s | eta {eta_formatted}`,

@@ -1,10 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { projectPath, projectRoot } from '../core/paths.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
-
-export const PACKAGE_VERSION: string = (JSON.parse(readFileSync(root + 'package.json', 'utf8')) as { version: string }).version;
+export const PACKAGE_VERSION: string = (JSON.parse(readFileSync(projectPath('package.json'), 'utf8')) as { version: string }).version;
 
 let cached: string | null = null;
 /** "trajpipe 0.1.0 (git abc1234)" for manifests; the git part is informative and never fingerprinted. */
@@ -12,7 +10,7 @@ export function codeVersion(): string {
   if (cached) return cached;
   let git = '';
   try {
-    git = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: root, stdio: ['ignore', 'pipe', 'ignore'] })
+    git = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: projectRoot(), stdio: ['ignore', 'pipe', 'ignore'] })
       .toString()
       .trim();
   } catch {

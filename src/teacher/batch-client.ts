@@ -1,10 +1,10 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
-import OpenAI, { APIError } from 'openai';
+import type OpenAI from 'openai';
 import { StageStopped, UserError } from '../core/errors.js';
 import { scrubUrlsInText, splitEndpoint } from '../core/endpoint.js';
-import { redactor } from './client.js';
+import { loadedOpenAI, loadOpenAI, redactor } from './client.js';
 
 /** The part of a batch object trajpipe reads. */
 export interface BatchInfo {
@@ -44,16 +44,23 @@ const LIST_LIMIT = 1_000;
 export function createOpenAIBatchTransport(opts: { baseURL: string; apiKey: string | undefined; endpoint: string }): BatchTransport {
   const endpoint = splitEndpoint(opts.baseURL);
   const redact = redactor([opts.apiKey, ...endpoint.secrets]);
-  const client = new OpenAI({
-    baseURL: endpoint.baseURL,
-    ...(Object.keys(endpoint.query).length ? { defaultQuery: endpoint.query } : {}),
-    apiKey: opts.apiKey ?? NO_KEY,
-    maxRetries: 3,
-    logLevel: 'off',
-  });
-  const call = async <T>(what: string, f: () => Promise<T>): Promise<T> => {
+  // The SDK is imported on first use (src/teacher/client.ts, loadOpenAI).
+  let client: Promise<OpenAI> | null = null;
+  const connect = () =>
+    (client ??= loadOpenAI().then(
+      ({ default: OpenAI }) =>
+        new OpenAI({
+          baseURL: endpoint.baseURL,
+          ...(Object.keys(endpoint.query).length ? { defaultQuery: endpoint.query } : {}),
+          apiKey: opts.apiKey ?? NO_KEY,
+          maxRetries: 3,
+          logLevel: 'off',
+        }),
+    ));
+  const call = async <T>(what: string, f: (client: OpenAI) => Promise<T>): Promise<T> => {
+    const c = await connect();
     try {
-      return await f();
+      return await f(c);
     } catch (err) {
       throw batchError(what, err, opts.endpoint, (t) => scrubUrlsInText(redact(t)));
     }
@@ -66,9 +73,9 @@ export function createOpenAIBatchTransport(opts: { baseURL: string; apiKey: stri
     error_file_id: b.error_file_id ?? null,
   });
   return {
-    upload: (path) => call('uploading a batch file', async () => (await client.files.create({ file: createReadStream(path), purpose: 'batch' }, { maxRetries: 0 })).id),
+    upload: (path) => call('uploading a batch file', async (client) => (await client.files.create({ file: createReadStream(path), purpose: 'batch' }, { maxRetries: 0 })).id),
     findUpload: (filename) =>
-      call('listing batch files', async () => {
+      call('listing batch files', async (client) => {
         let seen = 0;
         for await (const f of client.files.list({ purpose: 'batch' })) {
           if (f.filename === filename) return f.id;
@@ -77,11 +84,11 @@ export function createOpenAIBatchTransport(opts: { baseURL: string; apiKey: stri
         return null;
       }),
     create: (inputFileId, metadata) =>
-      call('creating a batch', async () =>
+      call('creating a batch', async (client) =>
         info(await client.batches.create({ input_file_id: inputFileId, endpoint: '/v1/chat/completions', completion_window: '24h', metadata }, { maxRetries: 0 })),
       ),
     findBatch: (inputFileId) =>
-      call('listing batches', async () => {
+      call('listing batches', async (client) => {
         let seen = 0;
         for await (const b of client.batches.list({ limit: 100 })) {
           if (b.input_file_id === inputFileId) return info(b);
@@ -89,11 +96,11 @@ export function createOpenAIBatchTransport(opts: { baseURL: string; apiKey: stri
         }
         return null;
       }),
-    retrieve: (id) => call(`polling batch ${id}`, async () => info(await client.batches.retrieve(id))),
+    retrieve: (id) => call(`polling batch ${id}`, async (client) => info(await client.batches.retrieve(id))),
     lines: (fileId) => ({
       async *[Symbol.asyncIterator]() {
         const what = `downloading batch file ${fileId}`;
-        const response = await call(what, () => client.files.content(fileId));
+        const response = await call(what, (client) => client.files.content(fileId));
         if (!response.body) return;
         const rl = createInterface({ input: Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), crlfDelay: Infinity });
         // A download cut off midway is the provider's trouble like any other: the stage stops, the rerun downloads again.
@@ -113,7 +120,8 @@ export function createOpenAIBatchTransport(opts: { baseURL: string; apiKey: stri
  */
 function batchError(what: string, err: unknown, endpoint: string, redact: (t: string) => string): Error {
   if (err instanceof UserError || err instanceof StageStopped) return err;
-  if (err instanceof APIError && (err.status === 401 || err.status === 403 || err.status === 404)) {
+  const sdk = loadedOpenAI(); // null until a first call: then no error can be the SDK's
+  if (sdk && err instanceof sdk.APIError && (err.status === 401 || err.status === 403 || err.status === 404)) {
     return new UserError(
       redact(
         `The Batch API at ${endpoint} answered HTTP ${err.status} while ${what} (${err.message.slice(0, 200)}); check the key, label.teacher.base_url, ` +

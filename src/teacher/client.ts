@@ -1,4 +1,4 @@
-import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+import type OpenAI from 'openai';
 import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import { retryAfterMs } from './limits.js';
 import { scrubUrlsInText, splitEndpoint } from '../core/endpoint.js';
@@ -47,6 +47,20 @@ function messageRedactor(secrets: readonly (string | undefined)[]): (text: strin
   return (text) => scrubUrlsInText(redact(text));
 }
 
+/**
+ * The openai SDK, imported on first use: most runs never talk to a teacher, and importing it at start-up
+ * cost every process ~50 ms of CPU (docs/design.md, "Start-up"). Set once loaded, for classify(): an error
+ * of the SDK's classes can only exist once it is.
+ */
+let sdk: typeof import('openai') | null = null;
+export async function loadOpenAI(): Promise<typeof import('openai')> {
+  return (sdk ??= await import('openai'));
+}
+/** The SDK if loadOpenAI() has loaded it, else null. */
+export function loadedOpenAI(): typeof import('openai') | null {
+  return sdk;
+}
+
 /** Placeholder sent when no key is set: local vLLM and SGLang servers accept any. */
 const NO_KEY = 'EMPTY';
 
@@ -65,16 +79,22 @@ export function createOpenAITransport(opts: OpenAITransportOptions): TeacherTran
   const endpoint = splitEndpoint(opts.baseURL);
   const redactBody = redactor([opts.apiKey, ...endpoint.secrets]);
   const redact = messageRedactor([opts.apiKey, ...endpoint.secrets]);
-  const client = new OpenAI({
-    baseURL: endpoint.baseURL,
-    ...(Object.keys(endpoint.query).length ? { defaultQuery: endpoint.query } : {}),
-    apiKey: opts.apiKey ?? NO_KEY,
-    maxRetries: 0,
-    logLevel: 'off',
-    ...(opts.fetch ? { fetch: opts.fetch } : {}),
-  });
+  let client: Promise<OpenAI> | null = null;
+  const connect = () =>
+    (client ??= loadOpenAI().then(
+      ({ default: OpenAI }) =>
+        new OpenAI({
+          baseURL: endpoint.baseURL,
+          ...(Object.keys(endpoint.query).length ? { defaultQuery: endpoint.query } : {}),
+          apiKey: opts.apiKey ?? NO_KEY,
+          maxRetries: 0,
+          logLevel: 'off',
+          ...(opts.fetch ? { fetch: opts.fetch } : {}),
+        }),
+    ));
   return {
     async send(body, timeoutMs) {
+      const openai = await connect();
       const controller = new AbortController();
       let timedOut = false;
       const timer = setTimeout(() => {
@@ -82,7 +102,7 @@ export function createOpenAITransport(opts: OpenAITransportOptions): TeacherTran
         controller.abort();
       }, timeoutMs);
       try {
-        const response = await client.chat.completions
+        const response = await openai.chat.completions
           .create(body as unknown as ChatCompletionCreateParamsNonStreaming, { signal: controller.signal, timeout: timeoutMs + 1_000 })
           .asResponse();
         // The timeout covers the whole body too: a server that stalls mid-answer is a timeout, not a hang.
@@ -97,16 +117,16 @@ export function createOpenAITransport(opts: OpenAITransportOptions): TeacherTran
 }
 
 function classify(err: unknown, timedOut: boolean, timeoutMs: number, redact: (s: string) => string): TeacherRequestError {
-  if (timedOut || err instanceof APIConnectionTimeoutError) {
+  if (timedOut || (sdk && err instanceof sdk.APIConnectionTimeoutError)) {
     return new TeacherRequestError('timeout', `no complete answer within ${timeoutMs / 1000}s`, null, null);
   }
-  if (err instanceof APIUserAbortError) return new TeacherRequestError('timeout', 'request aborted', null, null);
-  if (err instanceof APIConnectionError) {
+  if (sdk && err instanceof sdk.APIUserAbortError) return new TeacherRequestError('timeout', 'request aborted', null, null);
+  if (sdk && err instanceof sdk.APIConnectionError) {
     const cause = (err as { cause?: { message?: string; cause?: { code?: string } } }).cause;
     const detail = cause?.cause?.code ?? cause?.message ?? err.message;
     return new TeacherRequestError('connection', redact(`connection failed (${detail})`), null, null);
   }
-  if (err instanceof APIError && typeof err.status === 'number') {
+  if (sdk && err instanceof sdk.APIError && typeof err.status === 'number') {
     const status = err.status;
     const message = redact(`HTTP ${status}: ${err.message}`.slice(0, 500));
     const wait = retryAfterMs(err.headers ?? undefined);

@@ -1,5 +1,8 @@
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import Tinypool from 'tinypool';
+import { projectPath } from '../core/paths.js';
 import { runTask, type TaskInput, type TaskName, type TaskOutput } from './tasks.js';
 
 /**
@@ -26,14 +29,27 @@ function inlinePool(): TaskPool {
   return { threads: 0, window: 1, run: (name, input) => Promise.resolve().then(() => runTask({ name, input }) as never), close: async () => {} };
 }
 
+/**
+ * The worker threads' entry module. When the CLI runs from the start-up bundle, bin/trajpipe.js sets
+ * `globalThis.__trajpipeWorkerEntry` to the bundle's worker.mjs (tasks.ts's runTask, built from the same
+ * sources as the main thread); a global rather than an environment variable, so no child process inherits
+ * it. Otherwise (tsx, vitest, or a bundle folder pruned since start-up) entry.mjs, which loads the sources
+ * through tsx.
+ */
+export function workerEntry(): string {
+  const bundled = (globalThis as { __trajpipeWorkerEntry?: unknown }).__trajpipeWorkerEntry;
+  if (typeof bundled === 'string' && existsSync(fileURLToPath(bundled))) return bundled;
+  return pathToFileURL(projectPath('src', 'workers', 'entry.mjs')).href;
+}
+
 function threadPool(threads: number): TaskPool {
   // tinypool rather than piscina: the same API, no dependencies, and less CPU per task on filter's
   // token counting here (docs/bench.md, "Worker pool").
   const tinypool = new Tinypool({
-    filename: new URL('./entry.mjs', import.meta.url).href,
+    filename: workerEntry(),
     minThreads: threads,
     maxThreads: threads,
-    // The entry registers tsx itself; inheriting `--import tsx` (or vitest's flags) would load it twice.
+    // entry.mjs registers tsx itself; inheriting `--import tsx` (or vitest's flags) would load it twice.
     execArgv: [],
   });
   let closed = false;

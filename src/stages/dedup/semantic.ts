@@ -1,12 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import { z } from 'zod';
 import type { SemanticConfig } from '../../../schemas/config/dedup.js';
 import { sha256 } from '../../core/hash.js';
 import { UserError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { scrubUrl, scrubUrlsInText, splitEndpoint } from '../../core/endpoint.js';
+import { loadOpenAI } from '../../teacher/client.js';
 
 /** What an OpenAI-compatible /v1/embeddings reply must hold; anything else is refused, not guessed. */
 const EmbeddingsReply = z.object({
@@ -34,7 +35,8 @@ function unit(v: Float32Array): Float32Array {
  * for what it has not fetched yet. Vectors come back unit length.
  */
 export class Embedder {
-  private readonly client: OpenAI;
+  /** Created on the first request: the SDK is imported on first use (src/teacher/client.ts, loadOpenAI). */
+  private readonly client: () => Promise<OpenAI>;
   /** The endpoint as it may be shown: no credentials, no query. */
   private readonly where: string;
   readonly stats: EmbedStats = { requested: 0, cache_hits: 0, fetched: 0, requests: 0 };
@@ -55,7 +57,8 @@ export class Embedder {
     const apiKey = process.env[cfg.api_key_env] || 'not-needed';
     // A query (Azure's ?api-version=) goes with every request; the SDK would glue paths after it.
     const defaultQuery = Object.keys(endpoint.query).length ? { defaultQuery: endpoint.query } : {};
-    this.client = new OpenAI({ baseURL: endpoint.baseURL, ...defaultQuery, apiKey, maxRetries: 3, timeout: 120_000 });
+    let client: Promise<OpenAI> | null = null;
+    this.client = () => (client ??= loadOpenAI().then(({ default: OpenAI }) => new OpenAI({ baseURL: endpoint.baseURL, ...defaultQuery, apiKey, maxRetries: 3, timeout: 120_000 })));
     const secrets = [apiKey, ...endpoint.secrets].filter((x) => x.length >= 4);
     this.redact = (text) => scrubUrlsInText(secrets.reduce((t, x) => t.split(x).join('[redacted]'), text));
   }
@@ -105,8 +108,9 @@ export class Embedder {
   private async request(input: string[]): Promise<Float32Array[]> {
     this.stats.requests++;
     let reply: unknown;
+    const client = await this.client();
     try {
-      reply = await this.client.embeddings.create({
+      reply = await client.embeddings.create({
         model: this.cfg.model!,
         input,
         // Plain floats: every compatible server speaks them (the SDK would otherwise ask for base64).

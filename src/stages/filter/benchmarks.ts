@@ -1,8 +1,8 @@
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { BundledBenchmark, DecontaminateConfig } from '../../../schemas/config/filter.js';
 import { readLines } from '../../io/jsonl.js';
 import { UserError } from '../../core/errors.js';
+import { projectPath } from '../../core/paths.js';
 
 /** One held-out list: a bundled benchmark (named) or a file from filter.decontaminate.ids (its path). */
 export interface BenchmarkSource {
@@ -18,7 +18,7 @@ export interface Benchmarks {
   counts: Record<string, number>;
 }
 
-const BUNDLED_DIR = fileURLToPath(new URL('../../../data/benchmarks/', import.meta.url));
+const BUNDLED_DIR = projectPath('data', 'benchmarks');
 
 /** The shipped id list of a benchmark (data/benchmarks/<name>.ids; where each came from is in that folder's README). */
 export function bundledBenchmarkFile(name: BundledBenchmark): string {

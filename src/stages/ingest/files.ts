@@ -1,6 +1,5 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { decodeUtf8 } from '../../core/text.js';
 import { isObject } from '../../formats/types.js';
 
@@ -156,6 +155,8 @@ export class RunMetadata {
     let model: string | null = null;
     const text = await readFile(join(dir, 'metadata.yaml'), 'utf8').catch(() => null);
     if (text !== null) {
+      // Imported here, not at start-up: worker threads load this module and never read metadata.yaml.
+      const { parse: parseYaml } = await import('yaml');
       try {
         const doc: unknown = parseYaml(text);
         const name = isObject(doc) && typeof doc.name === 'string' ? doc.name : null;

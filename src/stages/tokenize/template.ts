@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Template } from '@huggingface/jinja';
-import { Tokenizer } from '@huggingface/tokenizers';
+import type { Template } from '@huggingface/jinja';
+import type { Tokenizer } from '@huggingface/tokenizers';
 import { UserError } from '../../core/errors.js';
 
 /** A student's tokenizer folder: its tokenizer, its chat template and the special tokens the template sees. */
@@ -69,9 +69,11 @@ async function load(dir: string): Promise<ChatTokenizer> {
   const json = await readJson(join(dir, 'tokenizer.json'), 'tokenizer.json');
   const config = await readJson(join(dir, 'tokenizer_config.json'), 'tokenizer_config.json (with its chat_template)');
   const source = await chatTemplate(dir, config);
+  // Imported here, not at start-up: only this stage uses them (docs/design.md, "Start-up").
+  const [jinja, tokenizers] = await Promise.all([import('@huggingface/jinja'), import('@huggingface/tokenizers')]);
   let template: Template;
   try {
-    template = new Template(source);
+    template = new jinja.Template(source);
   } catch (err) {
     throw new UserError(`tokenize.tokenizer: the chat template in ${dir} does not parse (${(err as Error).message}).`);
   }
@@ -80,7 +82,7 @@ async function load(dir: string): Promise<ChatTokenizer> {
     const t = tokenText(config[k]);
     if (t !== null) specialTokens[k] = t;
   }
-  return { dir, tokenizer: new Tokenizer(json, config), template, source, specialTokens, eosToken: specialTokens.eos_token ?? null };
+  return { dir, tokenizer: new tokenizers.Tokenizer(json, config), template, source, specialTokens, eosToken: specialTokens.eos_token ?? null };
 }
 
 /** Token ids of text exactly as transformers' apply_chat_template(tokenize=True) encodes a rendering: no special tokens added. */
