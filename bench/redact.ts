@@ -11,38 +11,10 @@ import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import type { Trajectory } from '../schemas/index.js';
 import { Redactor } from '../src/redact/record.js';
-import { plantedSecrets, type PlantedSecret } from './secrets.js';
+import { FIELDS, plantedRun, plantedSecrets } from './secrets.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const redactor = new Redactor({ emails: false, allow: [] });
-const filler = (n: number) => Array.from({ length: n }, (_, i) => `line ${i}: compiled module_${i % 97}.o in ${(i * 37) % 1000} ms`).join('\n');
-
-type Field = 'task' | 'assistant-content' | 'reasoning' | 'tool-arguments' | 'observation-start' | 'observation-middle' | 'observation-end' | 'meta' | 'patch' | 'wrapped-80-cols';
-const FIELDS: Field[] = ['task', 'assistant-content', 'reasoning', 'tool-arguments', 'observation-start', 'observation-middle', 'observation-end', 'meta', 'patch', 'wrapped-80-cols'];
-
-/** A run holding one planted secret in one field. */
-function runWith(s: PlantedSecret, field: Field, n: number): Trajectory {
-  const long = filler(400);
-  const wrapped = s.text.match(/.{1,80}/gs)!.join('\n');
-  const observation = field === 'observation-start' ? `${s.text}\n${long}` : field === 'observation-middle' ? `${long}\n${s.text}\n${long}` : field === 'observation-end' ? `${long}\n${s.text}` : field === 'wrapped-80-cols' ? `${long}\n${wrapped}` : long;
-  const args = JSON.stringify({ command: field === 'tool-arguments' ? s.text : 'make test' });
-  return {
-    id: `r${n}`,
-    task_id: `acme__svc-${n}`,
-    task: field === 'task' ? `The deploy fails.\n${s.text}` : 'The deploy fails.',
-    source: { harness: 'canonical', format: 'canonical-1', file: 'planted.jsonl', record: n, teacher_model: null },
-    messages: [
-      { role: 'user', content: 'The deploy fails.' },
-      { role: 'assistant', content: field === 'assistant-content' ? `I will run ${s.text}` : 'I will run the tests.', ...(field === 'reasoning' ? { reasoning_content: `Maybe ${s.text}` } : {}), tool_calls: [{ id: 'c0', type: 'function', function: { name: 'bash', arguments: args } }] },
-      { role: 'tool', content: observation, tool_call_id: 'c0', name: 'bash' },
-    ],
-    tools: null,
-    steps: [{ index: 0, message_index: 1, actions: [{ kind: 'tool_call', name: 'bash', command: null, arguments: args, tool_call_id: 'c0' }], observation_indices: [2], flags: { format_error: false, timeout: false, truncated_observation: false, harness_error: false, submit: false } }],
-    outcome: { resolved: false, exit_status: null, submitted_patch: field === 'patch' ? `+${s.text}\n` : null, label_source: null, failing_tests: null },
-    meta: field === 'meta' ? { env: s.text } : {},
-  } as Trajectory;
-}
-
 async function recall(): Promise<void> {
   const secrets = [...plantedSecrets(101), ...plantedSecrets(102)];
   const byType: Record<string, [number, number]> = {};
@@ -50,7 +22,7 @@ async function recall(): Promise<void> {
   let n = 0;
   for (const s of secrets) {
     for (const field of FIELDS) {
-      const { value } = await redactor.redactTrajectory(runWith(s, field, n++));
+      const { value } = await redactor.redactTrajectory(plantedRun(s, field, n++));
       // The wrapped case leaks if any 80-column piece of the secret longer than 12 characters survives.
       const pieces = field === 'wrapped-80-cols' ? s.text.match(/.{1,80}/gs)!.flatMap((line) => (s.secret.includes(line.trim()) || line.includes(s.secret.slice(0, 12)) ? [line.trim()] : [])).filter((p) => p.length > 12) : [s.secret];
       const caught = !pieces.some((p) => JSON.stringify(value).includes(JSON.stringify(p).slice(1, -1)));

@@ -1,10 +1,17 @@
 import type { Trajectory } from '../../schemas/index.js';
 import { trajectoryId } from '../core/ids.js';
-import { scanText, type Finding, type ScanOptions } from './rules.js';
+import { genericFindings } from './generic.js';
+import { combineFindings, findingsOfMessages, lintMessages, scanText, type Finding, type LintMessage, type ScanOptions } from './rules.js';
+import { triggerTest, type TriggerTest } from './triggers.js';
 
 export interface RedactOptions extends ScanOptions {
   /** Texts that are never redacted: literals, or /regex/flags. */
   allow: readonly string[];
+  /**
+   * Scan only the texts in which a trigger matches (src/redact/triggers.ts); the default. False scans
+   * every text, as before the prefilter: the reference the tests hold the prefilter to.
+   */
+  prefilter?: boolean;
 }
 
 export interface Redacted<T> {
@@ -53,6 +60,28 @@ function slots(root: unknown): Slot[] {
   return out;
 }
 
+/** The strings of slots(root), in the same order, without the bookkeeping (the common path: nothing to replace). */
+function strings(root: unknown): string[] {
+  const out: string[] = [];
+  const stack: unknown[] = [root];
+  while (stack.length) {
+    const v = stack.pop();
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        const x: unknown = v[i];
+        if (typeof x === 'string') out.push(x);
+        else if (x && typeof x === 'object') stack.push(x);
+      }
+    } else if (v && typeof v === 'object') {
+      for (const x of Object.values(v as Record<string, unknown>)) {
+        if (typeof x === 'string') out.push(x);
+        else if (x && typeof x === 'object') stack.push(x);
+      }
+    }
+  }
+  return out;
+}
+
 /** Replaces findings in a text, right to left so earlier offsets stay valid. */
 function apply(text: string, findings: Finding[]): string {
   let out = text;
@@ -65,8 +94,10 @@ function apply(text: string, findings: Finding[]): string {
 
 export class Redactor {
   private readonly allowed: (s: string) => boolean;
+  private readonly triggers: TriggerTest | null;
   constructor(private readonly opts: RedactOptions) {
     this.allowed = compileAllow(opts.allow);
+    this.triggers = opts.prefilter === false ? null : triggerTest(opts);
   }
 
   /**
@@ -74,14 +105,60 @@ export class Redactor {
    * and returns, per text, the findings inside it.
    */
   async scanMany(texts: readonly string[]): Promise<Finding[][]> {
-    const starts: number[] = [];
-    let pos = 0;
-    for (const t of texts) {
-      starts.push(pos);
-      pos += t.length + SEP.length;
+    if (!this.triggers) {
+      const joined = texts.join(SEP);
+      return this.split(texts, (await scanText(joined, this.opts)).filter((f) => !this.allowed(joined.slice(f.start, f.end))));
     }
-    const joined = texts.join(SEP);
-    const found = (await scanText(joined, this.opts)).filter((f) => !this.allowed(joined.slice(f.start, f.end)));
+    // Only texts in which a trigger matches can hold a match of any rule; the others are not scanned.
+    const triggers = this.triggers;
+    const forSecretlint: number[] = [];
+    const forGeneric: number[] = [];
+    for (let i = 0; i < texts.length; i++) {
+      const t = texts[i]!;
+      if (!triggers.first.test(t)) continue;
+      if (triggers.secretlint.test(t)) forSecretlint.push(i);
+      if (triggers.generic.test(t)) forGeneric.push(i);
+    }
+    if (!forSecretlint.length && !forGeneric.length) return texts.map(() => []);
+    // The scanned texts are joined as the reference joins all of them, and every finding is moved to where the
+    // reference would have it in the join of all texts. No rule's match crosses a separator, and a match does
+    // not depend on the texts around it (the separator is NUL between newlines), so the reference finds the
+    // same matches there; what depends on the whole record then runs on the whole record as in the reference:
+    // the exact position of a reported value, every occurrence of a secret, merging, the allow list.
+    const starts = offsets(texts);
+    let full: string | undefined;
+    const all = (): string => (full ??= texts.join(SEP));
+    let specific: Finding[] = [];
+    if (forSecretlint.length) {
+      const sub = subset(texts, forSecretlint, starts);
+      // secretlint drops a leading BOM of its content and reports ranges in what is left: a range is moved into
+      // the subset's join, from there into the join of all, and back to what secretlint would report there.
+      const bom = (s: string | undefined) => (s?.charCodeAt(0) === 0xfeff ? 1 : 0);
+      const messages = await lintMessages(sub.joined);
+      if (messages.length) {
+        const moved: LintMessage[] = messages.map((m) => {
+          const d = bom(sub.joined) + sub.delta(m.range[0] + bom(sub.joined)) - bom(texts[0]);
+          return { ...m, range: [m.range[0] + d, m.range[1] + d] as const };
+        });
+        specific = findingsOfMessages(all(), moved);
+      }
+    }
+    let generic: Finding[] = [];
+    if (forGeneric.length) {
+      const sub = subset(texts, forGeneric, starts);
+      generic = genericFindings(sub.joined, this.opts).map((f) => {
+        const d = sub.delta(f.start);
+        return { start: f.start + d, end: f.end + d, type: f.type };
+      });
+    }
+    if (!specific.length && !generic.length) return texts.map(() => []);
+    const joined = all();
+    return this.split(texts, combineFindings(joined, specific, generic).filter((f) => !this.allowed(joined.slice(f.start, f.end))));
+  }
+
+  /** Findings in the join of all texts -> findings per text. */
+  private split(texts: readonly string[], found: readonly Finding[]): Finding[][] {
+    const starts = offsets(texts);
     const per: Finding[][] = texts.map(() => []);
     let t = 0;
     for (const f of found) {
@@ -106,7 +183,7 @@ export class Redactor {
    */
   async redactTrajectory(t: Trajectory): Promise<Redacted<Trajectory>> {
     const { id: _id, task_id, source, ...body } = t;
-    const findings = await this.scanMany(slots(body).map((s) => s.text));
+    const findings = await this.scanMany(strings(body));
     if (findings.every((f) => f.length === 0)) return { value: t, counts: {} };
     // Copied only when something is replaced (most runs hold no secret); slots() visits the copy in
     // the same order as the original, so findings[i] belongs to the copy's i-th text.
@@ -128,6 +205,39 @@ export class Redactor {
     } as Trajectory;
     return { value, counts: sorted };
   }
+}
+
+/** Where each text starts in texts.join(SEP). */
+function offsets(texts: readonly string[]): number[] {
+  const starts: number[] = new Array(texts.length);
+  let pos = 0;
+  for (let i = 0; i < texts.length; i++) {
+    starts[i] = pos;
+    pos += texts[i]!.length + SEP.length;
+  }
+  return starts;
+}
+
+/** Some of the texts joined by SEP, and for a position in that join the shift to the same place in the join of all. */
+function subset(texts: readonly string[], which: readonly number[], starts: readonly number[]) {
+  const joined = which.map((i) => texts[i]!).join(SEP);
+  const own: number[] = [];
+  let pos = 0;
+  for (const i of which) {
+    own.push(pos);
+    pos += texts[i]!.length + SEP.length;
+  }
+  const delta = (p: number): number => {
+    let lo = 0;
+    let hi = own.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (own[mid]! <= p) lo = mid;
+      else hi = mid - 1;
+    }
+    return starts[which[lo]!]! - own[lo]!;
+  };
+  return { joined, delta };
 }
 
 function countTypes(findings: Finding[]): Record<string, number> {
