@@ -3,10 +3,14 @@
 //    and end of long observations, JSON-escaped inside tool-call arguments, and wrapped across lines;
 // 2. false positives on the real public runs in ../shared/corpus (skipped when absent), each listed
 //    with its context so a person can judge it;
-// 3. the time redaction adds per MB of run text.
-import { existsSync } from 'node:fs';
+// 3. the time redaction adds per MB of run text, on those runs and on the synthetic bench corpus
+//    (TRAJPIPE_BENCH_CORPUS, default bench/out/corpus-300000000-1; skipped when absent), each record once
+//    as ingest does it, with the prefilter and with the full scan it must equal (--reference also times
+//    the full scan on the bench corpus). The machine's load average is printed with every figure.
+import { createReadStream, existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, readdir, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
+import { createInterface } from 'node:readline';
 import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import type { Trajectory } from '../schemas/index.js';
@@ -15,6 +19,16 @@ import { FIELDS, plantedRun, plantedSecrets } from './secrets.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const redactor = new Redactor({ emails: false, allow: [] });
+const fullScan = new Redactor({ emails: false, allow: [], prefilter: false });
+const load = () => `load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`;
+
+/** Seconds redact() takes over runs, each once (as ingest does), and its ms per MB. */
+async function timed(runs: readonly Trajectory[], bytes: number, r: Redactor): Promise<string> {
+  const started = process.hrtime.bigint();
+  for (const run of runs) await r.redactTrajectory(run);
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return `${seconds.toFixed(2)} s for ${(bytes / 1e6).toFixed(1)} MB = ${((1000 * seconds) / (bytes / 1e6)).toFixed(1)} ms per MB (${(bytes / 1e6 / seconds).toFixed(1)} MB/s, one core)`;
+}
 async function recall(): Promise<void> {
   const secrets = [...plantedSecrets(101), ...plantedSecrets(102)];
   const byType: Record<string, [number, number]> = {};
@@ -74,9 +88,45 @@ async function falsePositives(): Promise<void> {
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   process.stdout.write(`\nfalse positives on ../shared/corpus: ${runs.length} runs, ${(bytes / 1e6).toFixed(1)} MB of canonical records, ${hits.length} redaction(s) ${JSON.stringify(counts)}\n`);
   for (const h of hits.slice(0, 40)) process.stdout.write(`  ${h}\n`);
-  process.stdout.write(`\nredaction time: ${seconds.toFixed(2)} s for ${(bytes / 1e6).toFixed(1)} MB = ${((1000 * seconds) / (bytes / 1e6)).toFixed(1)} ms per MB (${(bytes / 1e6 / seconds).toFixed(1)} MB/s, one core)\n`);
+  process.stdout.write(`\nredaction time: ${seconds.toFixed(2)} s for ${(bytes / 1e6).toFixed(1)} MB = ${((1000 * seconds) / (bytes / 1e6)).toFixed(1)} ms per MB (${(bytes / 1e6 / seconds).toFixed(1)} MB/s, one core; ${load()})\n`);
+  process.stdout.write(`  full scan (prefilter off): ${await timed(runs, bytes, fullScan)} (${load()})\n`);
+  process.stdout.write(`  again, prefilter on:       ${await timed(runs, bytes, redactor)} (${load()})\n`);
+}
+
+async function benchCorpus(): Promise<void> {
+  const dir = resolve(ROOT, process.env['TRAJPIPE_BENCH_CORPUS'] ?? 'bench/out/corpus-300000000-1');
+  if (!existsSync(dir)) {
+    process.stdout.write(`\nSKIPPED bench corpus: ${dir} not found (TRAJPIPE_BENCH_CORPUS names another)\n`);
+    return;
+  }
+  const modes: [string, Redactor][] = [['prefilter on', redactor], ...(process.argv.includes('--reference') ? [['full scan (prefilter off)', fullScan] as [string, Redactor]] : [])];
+  for (const [name, r] of modes) {
+    let bytes = 0;
+    let parse = 0n;
+    let redact = 0n;
+    let records = 0;
+    for (const f of readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort()) {
+      for await (const line of createInterface({ input: createReadStream(join(dir, f)), crlfDelay: Infinity })) {
+        if (!line) continue;
+        bytes += Buffer.byteLength(line);
+        const t0 = process.hrtime.bigint();
+        const run = JSON.parse(line) as Trajectory;
+        const t1 = process.hrtime.bigint();
+        await r.redactTrajectory(run);
+        redact += process.hrtime.bigint() - t1;
+        parse += t1 - t0;
+        records++;
+      }
+    }
+    const mb = bytes / 1e6;
+    const ms = (ns: bigint) => Number(ns) / 1e6;
+    process.stdout.write(
+      `\nbench corpus ${dir.replace(ROOT + '/', '')}, ${name}: ${records} records, ${mb.toFixed(0)} MB; redaction ${(ms(redact) / 1000).toFixed(2)} s = ${(ms(redact) / mb).toFixed(2)} ms per MB (JSON.parse ${(ms(parse) / mb).toFixed(2)} ms per MB); ${load()}\n`,
+    );
+  }
 }
 
 process.stdout.write(`redaction rule set: ${(await import('../src/redact/rules.js')).RULESET_VERSION}\n`);
 await recall();
 await falsePositives();
+await benchCorpus();

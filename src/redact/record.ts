@@ -25,6 +25,9 @@ export const placeholder = (type: string): string => `[REDACTED:${type}]`;
 /** Separates the texts of one record when they are scanned as one: no rule matches across it. */
 const SEP = '\n\u0000\u0000\n';
 
+/** Texts shorter than this are tested for triggers together, joined: one regex call instead of one per text (most texts are short). */
+const SHORT = 256;
+
 type Slot = { holder: Record<string, unknown> | unknown[]; key: string | number; text: string };
 
 function compileAllow(allow: readonly string[]): (s: string) => boolean {
@@ -105,21 +108,18 @@ export class Redactor {
    * and returns, per text, the findings inside it.
    */
   async scanMany(texts: readonly string[]): Promise<Finding[][]> {
+    return (await this.find(texts)) ?? texts.map(() => []);
+  }
+
+  /** Per text, the findings inside it; null when there is none (most records). */
+  private async find(texts: readonly string[]): Promise<Finding[][] | null> {
     if (!this.triggers) {
       const joined = texts.join(SEP);
-      return this.split(texts, (await scanText(joined, this.opts)).filter((f) => !this.allowed(joined.slice(f.start, f.end))));
+      const found = (await scanText(joined, this.opts)).filter((f) => !this.allowed(joined.slice(f.start, f.end)));
+      return found.length ? this.split(texts, found) : null;
     }
-    // Only texts in which a trigger matches can hold a match of any rule; the others are not scanned.
-    const triggers = this.triggers;
-    const forSecretlint: number[] = [];
-    const forGeneric: number[] = [];
-    for (let i = 0; i < texts.length; i++) {
-      const t = texts[i]!;
-      if (!triggers.first.test(t)) continue;
-      if (triggers.secretlint.test(t)) forSecretlint.push(i);
-      if (triggers.generic.test(t)) forGeneric.push(i);
-    }
-    if (!forSecretlint.length && !forGeneric.length) return texts.map(() => []);
+    const { forSecretlint, forGeneric, rules } = this.triggered(texts);
+    if (!forSecretlint.length && !forGeneric.length) return null;
     // The scanned texts are joined as the reference joins all of them, and every finding is moved to where the
     // reference would have it in the join of all texts. No rule's match crosses a separator, and a match does
     // not depend on the texts around it (the separator is NUL between newlines), so the reference finds the
@@ -134,7 +134,7 @@ export class Redactor {
       // secretlint drops a leading BOM of its content and reports ranges in what is left: a range is moved into
       // the subset's join, from there into the join of all, and back to what secretlint would report there.
       const bom = (s: string | undefined) => (s?.charCodeAt(0) === 0xfeff ? 1 : 0);
-      const messages = await lintMessages(sub.joined);
+      const messages = await lintMessages(sub.joined, rules);
       if (messages.length) {
         const moved: LintMessage[] = messages.map((m) => {
           const d = bom(sub.joined) + sub.delta(m.range[0] + bom(sub.joined)) - bom(texts[0]);
@@ -151,9 +151,43 @@ export class Redactor {
         return { start: f.start + d, end: f.end + d, type: f.type };
       });
     }
-    if (!specific.length && !generic.length) return texts.map(() => []);
+    if (!specific.length && !generic.length) return null;
     const joined = all();
-    return this.split(texts, combineFindings(joined, specific, generic).filter((f) => !this.allowed(joined.slice(f.start, f.end))));
+    const found = combineFindings(joined, specific, generic).filter((f) => !this.allowed(joined.slice(f.start, f.end)));
+    return found.length ? this.split(texts, found) : null;
+  }
+
+  /**
+   * Which texts can hold a match of secretlint's rules (and of which rules) and which of ours: those in which
+   * the rules' triggers match. The others are not scanned.
+   */
+  private triggered(texts: readonly string[]): { forSecretlint: number[]; forGeneric: number[]; rules: Set<string> } {
+    const { first, generic, secretlint, rules: byRule } = this.triggers!;
+    const candidates: number[] = [];
+    const shortTexts: string[] = [];
+    for (let i = 0; i < texts.length; i++) {
+      const t = texts[i]!;
+      if (t.length < SHORT) shortTexts.push(t);
+      else if (first.test(t)) candidates.push(i);
+    }
+    // A trigger inside one short text is one in their join too (a trigger needs nothing outside its match), so a
+    // join without one clears them all; a join with one is looked at text by text.
+    if (shortTexts.length && first.test(shortTexts.join(SEP))) {
+      for (let i = 0; i < texts.length; i++) if (texts[i]!.length < SHORT && first.test(texts[i]!)) candidates.push(i);
+      candidates.sort((a, b) => a - b);
+    }
+    const forSecretlint: number[] = [];
+    const forGeneric: number[] = [];
+    const rules = new Set<string>();
+    for (const i of candidates) {
+      const t = texts[i]!;
+      if (secretlint.test(t)) {
+        forSecretlint.push(i);
+        for (const r of byRule) if (r.test.test(t)) rules.add(r.rule);
+      }
+      if (generic.test(t)) forGeneric.push(i);
+    }
+    return { forSecretlint, forGeneric, rules };
   }
 
   /** Findings in the join of all texts -> findings per text. */
@@ -171,8 +205,8 @@ export class Redactor {
   }
 
   async redactText(text: string): Promise<Redacted<string>> {
-    const [findings] = await this.scanMany([text]);
-    return { value: apply(text, findings!), counts: countTypes(findings!) };
+    const findings = (await this.find([text]))?.[0] ?? [];
+    return { value: apply(text, findings), counts: countTypes(findings) };
   }
 
   /**
@@ -183,8 +217,8 @@ export class Redactor {
    */
   async redactTrajectory(t: Trajectory): Promise<Redacted<Trajectory>> {
     const { id: _id, task_id, source, ...body } = t;
-    const findings = await this.scanMany(strings(body));
-    if (findings.every((f) => f.length === 0)) return { value: t, counts: {} };
+    const findings = await this.find(strings(body));
+    if (!findings) return { value: t, counts: {} };
     // Copied only when something is replaced (most runs hold no secret); slots() visits the copy in
     // the same order as the original, so findings[i] belongs to the copy's i-th text.
     const copy = structuredClone(body) as Omit<Trajectory, 'id' | 'task_id' | 'source'>;

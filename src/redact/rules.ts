@@ -52,14 +52,29 @@ const AWS_RULE = '@secretlint/secretlint-rule-aws';
 /** The preset's rules (its exported list, in its order) without the comment filter. */
 export const SECRETLINT_RULES = presetRules.filter((r) => r.meta.id !== FILTER_COMMENTS_RULE);
 
-const SECRETLINT_CONFIG = {
-  rules: SECRETLINT_RULES.map((rule) => ({
+const configOf = (rules: typeof SECRETLINT_RULES) => ({
+  rules: rules.map((rule) => ({
     id: rule.meta.id,
     rule,
     // The access-key-id scan comes with the account-id scan, whose messages are dropped (IGNORED_MESSAGES).
     ...(rule.meta.id === AWS_RULE ? { options: { enableIDScanRule: true } } : {}),
   })),
-};
+});
+const SECRETLINT_CONFIG = configOf(SECRETLINT_RULES);
+/**
+ * Configs of some of the rules, in the preset's order (the prefilter runs only the rules whose triggers
+ * matched). The rules are independent of each other (no filter rule is left), so a rule reports the same
+ * messages, in the same order, with or without the others.
+ */
+const partConfigs = new Map<string, ReturnType<typeof configOf>>();
+function configFor(only: ReadonlySet<string> | undefined): ReturnType<typeof configOf> {
+  if (!only) return SECRETLINT_CONFIG;
+  const rules = SECRETLINT_RULES.filter((r) => only.has(r.meta.id));
+  const key = rules.map((r) => r.meta.id).join(' ');
+  let c = partConfigs.get(key);
+  if (!c) partConfigs.set(key, (c = configOf(rules)));
+  return c;
+}
 
 /**
  * secretlint reports some ranges off by the length of the key name (the AWS secret rule starts its
@@ -124,12 +139,12 @@ function silenceProfiler(): Promise<void> {
   return profilerSilenced;
 }
 
-/** secretlint's messages for a content, the ignored ones dropped. */
-export async function lintMessages(content: string): Promise<LintMessage[]> {
+/** secretlint's messages for a content (from all the rules, or only some), the ignored ones dropped. */
+export async function lintMessages(content: string, only?: ReadonlySet<string>): Promise<LintMessage[]> {
   await silenceProfiler();
   const result = await lintSource({
     source: { content, filePath: '/trajectory.txt', ext: '.txt', contentType: 'text' },
-    options: { config: SECRETLINT_CONFIG as never },
+    options: { config: configFor(only) as never },
   });
   const out: LintMessage[] = [];
   for (const m of result.messages) {

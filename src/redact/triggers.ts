@@ -193,13 +193,23 @@ export function anchored(triggers: readonly Trigger[], full: boolean): string {
 export interface TriggerTest {
   /** Pass 1: false means no rule can match the text. */
   first: RegExp;
-  /** Pass 2, per group: false means no rule of the group can match the text. */
-  secretlint: RegExp;
+  /** Pass 2: false means none of our generic rules can match the text. */
   generic: RegExp;
+  /** Pass 2: false means no preset rule can match the text (pass 1's form, the preset's triggers only); then, per rule, which can. */
+  secretlint: RegExp;
+  rules: readonly { rule: string; test: RegExp }[];
 }
+
+/** The preset rule id a trigger serves ('' for our generic rules). */
+export const presetRule = (t: Trigger): string => (t.group === 'secretlint' ? `@secretlint/secretlint-rule-${t.rule.split('/')[0]}` : '');
 
 export function triggerTest(opts: { emails: boolean }): TriggerTest {
   const all = [...TRIGGERS, ...(opts.emails ? [EMAIL_TRIGGER] : [])];
-  const of = (g: Group) => new RegExp(anchored(all.filter((t) => t.group === g), true));
-  return { first: new RegExp(anchored(all, false)), secretlint: of('secretlint'), generic: of('generic') };
+  const rules = [...new Set(all.filter((t) => t.group === 'secretlint').map(presetRule))];
+  return {
+    first: new RegExp(anchored(all, false)),
+    generic: new RegExp(anchored(all.filter((t) => t.group === 'generic'), true)),
+    secretlint: new RegExp(anchored(all.filter((t) => t.group === 'secretlint'), false)),
+    rules: rules.map((rule) => ({ rule, test: new RegExp(anchored(all.filter((t) => presetRule(t) === rule), true)) })),
+  };
 }

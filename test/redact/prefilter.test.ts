@@ -7,7 +7,7 @@ import type { Trajectory } from '../../schemas/index.js';
 import { FIELDS, plantedRun, plantedSecrets } from '../../bench/secrets.js';
 import { Redactor, type RedactOptions } from '../../src/redact/record.js';
 import { FILTER_COMMENTS_RULE, SECRETLINT_RULES } from '../../src/redact/rules.js';
-import { PRESET_COVERAGE, TRIGGERS } from '../../src/redact/triggers.js';
+import { PRESET_COVERAGE, TRIGGERS, presetRule } from '../../src/redact/triggers.js';
 import { ROOT, runCli, tempDir } from '../helpers/cli.js';
 import { makeRun } from '../label/fixtures.js';
 
@@ -135,6 +135,9 @@ describe('the preset and the triggers', () => {
       }
     }
     expect(unreviewed).toEqual([]);
+    // Triggers name rules of the config (the prefilter runs only the rules whose triggers matched).
+    const ids = new Set(SECRETLINT_RULES.map((r) => r.meta.id));
+    for (const t of TRIGGERS) if (t.group === 'secretlint') expect(ids.has(presetRule(t)), t.rule).toBe(true);
     // And every rule said to be covered by a trigger has one.
     for (const [id, { messages }] of Object.entries(PRESET_COVERAGE)) {
       const short = id.replace('@secretlint/secretlint-rule-', '');
