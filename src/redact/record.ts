@@ -182,8 +182,14 @@ export class Redactor {
     for (const i of candidates) {
       const t = texts[i]!;
       if (secretlint.test(t)) {
-        forSecretlint.push(i);
-        for (const r of byRule) if (r.test.test(t)) rules.add(r.rule);
+        let any = false;
+        for (const r of byRule) {
+          if (r.test.test(t)) {
+            rules.add(r.rule);
+            any = true;
+          }
+        }
+        if (any) forSecretlint.push(i);
       }
       if (generic.test(t)) forGeneric.push(i);
     }

@@ -7,7 +7,7 @@ import type { Trajectory } from '../../schemas/index.js';
 import { FIELDS, plantedRun, plantedSecrets } from '../../bench/secrets.js';
 import { Redactor, type RedactOptions } from '../../src/redact/record.js';
 import { FILTER_COMMENTS_RULE, SECRETLINT_RULES } from '../../src/redact/rules.js';
-import { PRESET_COVERAGE, TRIGGERS, presetRule } from '../../src/redact/triggers.js';
+import { EMAIL_TRIGGER, PRESET_COVERAGE, TRIGGERS, plain, presetRule, triggerTest } from '../../src/redact/triggers.js';
 import { ROOT, runCli, tempDir } from '../helpers/cli.js';
 import { makeRun } from '../label/fixtures.js';
 
@@ -162,6 +162,40 @@ describe('the preset and the triggers', () => {
         const { value } = await r.redactText(t);
         for (const p of s) if (t.includes(p.text)) expect(value, `${p.type}, prefilter ${prefilter}`).not.toContain(p.secret);
       }
+    }
+  });
+});
+
+describe('the trigger passes', () => {
+  it('pass 1 is wider than every trigger, pass 2 gives each group and rule exactly', () => {
+    const r = rng(7331);
+    const pieces = [...NEAR_MISSES, ...[1, 2].flatMap((seed) => [...everyRule(seed), ...plantedSecrets(seed).flatMap((p) => [p.text, p.secret])])];
+    const texts: string[] = [...pieces];
+    for (let k = 0; k < 3000; k++) {
+      const a = pieces[Math.floor(r() * pieces.length)]!;
+      const b = pieces[Math.floor(r() * pieces.length)]!;
+      // Pieces cut and glued at random places: triggers half there, in odd company, at either end.
+      texts.push(a.slice(Math.floor(r() * a.length)) + (r() < 0.5 ? '' : ' ') + b.slice(0, Math.floor(r() * (b.length + 1))));
+    }
+    for (const emails of [false, true]) {
+      const all = [...TRIGGERS, ...(emails ? [EMAIL_TRIGGER] : [])];
+      const t = triggerTest({ emails });
+      const plainOf = (ts: typeof all) => new RegExp(ts.map(plain).join('|') || '(?!)');
+      const anyTrigger = plainOf(all);
+      const generic = plainOf(all.filter((x) => x.group === 'generic'));
+      const preset = plainOf(all.filter((x) => x.group === 'secretlint'));
+      const byRule = t.rules.map((x) => ({ ...x, plain: plainOf(all.filter((y) => presetRule(y) === x.rule)) }));
+      let fired = 0;
+      for (const text of texts) {
+        if (anyTrigger.test(text)) {
+          fired++;
+          expect(t.first.test(text), text).toBe(true);
+        }
+        expect(t.generic.test(text), text).toBe(generic.test(text));
+        if (preset.test(text)) expect(t.secretlint.test(text), text).toBe(true);
+        for (const x of byRule) expect(x.test.test(text), `${x.rule}: ${text}`).toBe(x.plain.test(text));
+      }
+      expect(fired).toBeGreaterThan(1000);
     }
   });
 });
