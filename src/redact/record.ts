@@ -162,36 +162,78 @@ export class Redactor {
    * the rules' triggers match. The others are not scanned.
    */
   private triggered(texts: readonly string[]): { forSecretlint: number[]; forGeneric: number[]; rules: Set<string> } {
-    const { first, generic, secretlint, rules: byRule } = this.triggers!;
-    const candidates: number[] = [];
+    const { first, places, byAnchor, others } = this.triggers!;
+    const forSecretlint: number[] = [];
+    const forGeneric: number[] = [];
+    const rules = new Set<string>();
+    // Pass 2 for a text pass 1 matched in (m, its first match): every trigger matches where pass 1 does (pass 1 is
+    // wider), at its anchor; so the triggers anchored on each place pass 1 matches are checked there, exactly.
+    const check = (i: number, t: string, m: RegExpExecArray | null): void => {
+      let preset = false;
+      let ours = false;
+      for (; m !== null; m = places.exec(t)) {
+        const at = m.index;
+        const c = t.charCodeAt(at);
+        for (const x of c < 128 ? byAnchor[c]! : others) {
+          if (x.rule ? preset && rules.has(x.rule) : ours) continue;
+          x.at.lastIndex = at;
+          if (!x.at.test(t)) continue;
+          if (x.rule) {
+            preset = true;
+            rules.add(x.rule);
+          } else ours = true;
+        }
+        places.lastIndex = at + 1;
+      }
+      if (preset) forSecretlint.push(i);
+      if (ours) forGeneric.push(i);
+    };
     const shortTexts: string[] = [];
+    // A long text repeated in the run (tool-call arguments repeat in steps, files are shown twice) is scanned once:
+    // texts of the same length are compared with each other (a memcmp), the repeat takes the first one's answer.
+    const byLength = new Map<number, number>();
+    let repeats: number[] | undefined;
     for (let i = 0; i < texts.length; i++) {
       const t = texts[i]!;
-      if (t.length < SHORT) shortTexts.push(t);
-      else if (first.test(t)) candidates.push(i);
+      if (t.length < SHORT) {
+        shortTexts.push(t);
+        continue;
+      }
+      const j = byLength.get(t.length);
+      if (j !== undefined && texts[j] === t) {
+        (repeats ??= []).push(i, j);
+        continue;
+      }
+      byLength.set(t.length, i);
+      places.lastIndex = 0;
+      const m = places.exec(t);
+      if (m) check(i, t, m);
+    }
+    let unsorted = false;
+    if (repeats) {
+      for (let k = 0; k < repeats.length; k += 2) {
+        const [i, j] = [repeats[k]!, repeats[k + 1]!];
+        if (forSecretlint.includes(j)) forSecretlint.push(i);
+        if (forGeneric.includes(j)) forGeneric.push(i);
+      }
+      unsorted = true;
     }
     // A trigger inside one short text is one in their join too (a trigger needs nothing outside its match), so a
     // join without one clears them all; a join with one is looked at text by text.
     if (shortTexts.length && first.test(shortTexts.join(SEP))) {
-      for (let i = 0; i < texts.length; i++) if (texts[i]!.length < SHORT && first.test(texts[i]!)) candidates.push(i);
-      candidates.sort((a, b) => a - b);
-    }
-    const forSecretlint: number[] = [];
-    const forGeneric: number[] = [];
-    const rules = new Set<string>();
-    for (const i of candidates) {
-      const t = texts[i]!;
-      if (secretlint.test(t)) {
-        let any = false;
-        for (const r of byRule) {
-          if (r.test.test(t)) {
-            rules.add(r.rule);
-            any = true;
-          }
-        }
-        if (any) forSecretlint.push(i);
+      for (let i = 0; i < texts.length; i++) {
+        const t = texts[i]!;
+        if (t.length >= SHORT) continue;
+        places.lastIndex = 0;
+        const m = places.exec(t);
+        if (m) check(i, t, m);
       }
-      if (generic.test(t)) forGeneric.push(i);
+      unsorted = true;
+    }
+    if (unsorted) {
+      // The subsets are joined in the order of the texts, as the full scan joins them.
+      forSecretlint.sort((a, b) => a - b);
+      forGeneric.sort((a, b) => a - b);
     }
     return { forSecretlint, forGeneric, rules };
   }

@@ -201,14 +201,24 @@ export function anchored(triggers: readonly Trigger[], full: boolean): string {
   return alternatives.join('|');
 }
 
+/** A trigger checked exactly at one place: its anchor there, its `behind` before and its `ahead` after. */
+export interface PlacedTrigger {
+  trigger: Trigger;
+  /** The preset rule it serves ('' for ours). */
+  rule: string;
+  /** The plain regex with its `behind` as a look-behind, sticky: set lastIndex to the anchor's place. */
+  at: RegExp;
+}
+
 export interface TriggerTest {
   /** Pass 1: false means no rule can match the text. */
   first: RegExp;
-  /** Pass 2: false means none of our generic rules can match the text. */
-  generic: RegExp;
-  /** Pass 2: false means no preset rule can match the text (pass 1's form, the preset's triggers only); then, per rule, which can. */
-  secretlint: RegExp;
-  rules: readonly { rule: string; test: RegExp }[];
+  /** Pass 1 again, global, to list the places it matches (its matches start at their anchor). */
+  places: RegExp;
+  /** Pass 2: per ASCII character, the triggers anchored on it, to check exactly where pass 1 matched. */
+  byAnchor: readonly (readonly PlacedTrigger[])[];
+  /** For any other character, all of them (each checks its own anchor; no anchor is a non-ASCII character today). */
+  others: readonly PlacedTrigger[];
 }
 
 /** The preset rule id a trigger serves ('' for our generic rules). */
@@ -216,11 +226,8 @@ export const presetRule = (t: Trigger): string => (t.group === 'secretlint' ? `@
 
 export function triggerTest(opts: { emails: boolean }): TriggerTest {
   const all = [...TRIGGERS, ...(opts.emails ? [EMAIL_TRIGGER] : [])];
-  const rules = [...new Set(all.filter((t) => t.group === 'secretlint').map(presetRule))];
-  return {
-    first: new RegExp(anchored(all, false)),
-    generic: new RegExp(anchored(all.filter((t) => t.group === 'generic'), true)),
-    secretlint: new RegExp(anchored(all.filter((t) => t.group === 'secretlint'), false)),
-    rules: rules.map((rule) => ({ rule, test: new RegExp(anchored(all.filter((t) => presetRule(t) === rule), true)) })),
-  };
+  const placed = all.map((t) => ({ trigger: t, rule: presetRule(t), at: new RegExp(`(?<=(?:${t.behind ?? ''}))(?:${t.at})(?:${t.ahead ?? ''})`, 'y') }));
+  const byAnchor = Array.from({ length: 128 }, (_, c) => placed.filter((p) => new RegExp(`^(?:${p.trigger.at})$`).test(String.fromCharCode(c))));
+  const source = anchored(all, false);
+  return { first: new RegExp(source), places: new RegExp(source, 'g'), byAnchor, others: placed };
 }
