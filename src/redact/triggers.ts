@@ -1,7 +1,7 @@
 // Triggers: a cheap necessary condition for every redaction rule. A text in which no trigger matches
 // cannot hold a match of any rule, so it is never handed to secretlint or to our generic rules. Almost no
 // text holds a secret, and the rules (secretlint's ~40 regexes and its per-call machinery, ours) cost
-// 10-25x more per character than this test.
+// 10-30x more per character than this test.
 //
 // A trigger stands for the regex  behind · at · ahead  (plain()). It is derived from its rule's own regex
 // (@secretlint/secretlint-rule-preset-recommend 12.0.0, module/index.js; src/redact/generic.ts) so that every
@@ -12,15 +12,14 @@
 // (`token`, `://`), the trigger keeps the rule's structural part: the name *followed by* its connector and a
 // value, `://user:pass@`.
 //
-// Two passes, each only ever wider than the rules:
-//  1. `first`, over every text: one regex with one alternative per anchor `at`. What follows the anchor is
-//     matched forward; what precedes it is a look-behind (shorter where `wide` says so, sharing one backward
-//     match per anchor), and the look-ahead is checked too only where `guard` says so. V8 has no
-//     multi-pattern search: an alternation of the plain triggers costs 5-6 ns per character; this form
-//     ~0.9 on prose and ~2 on code, where an anchor (_ . : = -) comes every ~18 characters.
-//  2. for the few texts pass 1 lets through: whether any preset trigger matches (pass 1's form, preset
-//     only), then which rules' plain triggers and whether our rules' do. secretlint then runs only the
-//     rules whose triggers matched, our rules only when theirs did.
+// Two passes:
+//  1. over every text, one regex with one alternative per anchor `at`, wider than the triggers: what follows
+//     the anchor is matched forward, what precedes it by a look-behind shared by the anchor's triggers (a
+//     shorter suffix where `wide` says so), the look-ahead checked first where `guard` says so. V8 has no
+//     multi-pattern search: an alternation of the plain triggers costs 5-6 ns per character; this form ~0.9
+//     on prose and ~2 on code, where an anchor character (_ . : = -) comes every ~18 characters.
+//  2. where pass 1 matched (its matches start at their anchor), the triggers anchored there, checked exactly
+//     at that place. secretlint then runs only the rules whose triggers matched, our rules only when theirs did.
 
 export type Group = 'secretlint' | 'generic';
 
@@ -43,9 +42,11 @@ export interface Trigger {
 /** [Ss][Ee]... for a case-insensitive literal (ASCII letters only; other characters as given). */
 export const anyCase = (s: string): string => s.replace(/[A-Za-z]/g, (c) => `[${c.toUpperCase()}${c.toLowerCase()}]`);
 
-/** The generic assignment rule's names (ASSIGNMENT in generic.ts, matched there with /i). */
-// (SECRET|TOKEN|PASSWORD|PASSWD|PASSPHRASE|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|AUTH_?KEY|CREDENTIALS?), factored by shared parts:
-// the same names; in a look-behind, which runs backwards, the factored form tries fewer alternatives at each place.
+/**
+ * The generic assignment rule's names (ASSIGNMENT in generic.ts, /i): SECRET|TOKEN|PASSWORD|PASSWD|PASSPHRASE|
+ * API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|AUTH_?KEY|CREDENTIALS?, factored by shared parts (the same names; in a
+ * look-behind, which runs backwards, the factored form tries fewer alternatives at each place).
+ */
 const SECRET_NAMES = `(?:${anyCase('SECRET')}|${anyCase('TOKEN')}|${anyCase('PASS')}(?:${anyCase('W')}(?:${anyCase('OR')})?${anyCase('D')}|${anyCase('PHRASE')})|(?:${anyCase('API')}|${anyCase('ACCESS')}|${anyCase('PRIVATE')}|${anyCase('AUTH')})_?${anyCase('KEY')}|${anyCase('CREDENTIAL')}${anyCase('S')}?)`;
 /** The generic assignment rule's value characters. */
 const VALUE = `[^\\s"'\`,;&|<>()[\\]{}\\\\]`;
@@ -178,11 +179,10 @@ export const PRESET_COVERAGE: Record<string, { messages: Record<string, string> 
 export const plain = (t: Trigger): string => `(?:${t.behind ?? ''})${t.at}(?:${t.ahead ?? ''})`;
 
 /**
- * One regex for triggers, one alternative per anchor: what follows the anchor is matched forward, what
- * precedes it as a look-behind. `full` gives each trigger exactly (pass 2); otherwise each in pass 1's form
- * (`wide`, `guard`), and look-behinds with no look-ahead share one backward match per anchor.
+ * Pass 1's regex: one alternative per anchor; what follows the anchor is matched forward, what precedes it as
+ * a look-behind (`wide` if given), shared by the anchor's triggers unless a look-ahead comes first (`guard`).
  */
-export function anchored(triggers: readonly Trigger[], full: boolean): string {
+export function anchored(triggers: readonly Trigger[]): string {
   const byAnchor = new Map<string, Trigger[]>();
   for (const t of triggers) byAnchor.set(t.at, [...(byAnchor.get(t.at) ?? []), t]);
   const alternatives: string[] = [];
@@ -191,7 +191,6 @@ export function anchored(triggers: readonly Trigger[], full: boolean): string {
     const shared = new Set<string>();
     for (const t of ts) {
       if (t.behind === undefined) parts.add(t.ahead ?? '');
-      else if (full) parts.add(`(?=${t.ahead ?? ''})(?<=(?:${t.behind})${at})`);
       else if (t.guard) parts.add(`(?=${t.ahead ?? ''})(?<=(?:${t.wide ?? t.behind})${at})`);
       else shared.add(t.wide ?? t.behind);
     }
@@ -228,6 +227,6 @@ export function triggerTest(opts: { emails: boolean }): TriggerTest {
   const all = [...TRIGGERS, ...(opts.emails ? [EMAIL_TRIGGER] : [])];
   const placed = all.map((t) => ({ trigger: t, rule: presetRule(t), at: new RegExp(`(?<=(?:${t.behind ?? ''}))(?:${t.at})(?:${t.ahead ?? ''})`, 'y') }));
   const byAnchor = Array.from({ length: 128 }, (_, c) => placed.filter((p) => new RegExp(`^(?:${p.trigger.at})$`).test(String.fromCharCode(c))));
-  const source = anchored(all, false);
+  const source = anchored(all);
   return { first: new RegExp(source), places: new RegExp(source, 'g'), byAnchor, others: placed };
 }
