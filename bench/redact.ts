@@ -3,45 +3,24 @@
 //    and end of long observations, JSON-escaped inside tool-call arguments, and wrapped across lines;
 // 2. false positives on the real public runs in ../shared/corpus (skipped when absent), each listed
 //    with its context so a person can judge it;
-// 3. the time redaction adds per MB of run text.
-import { existsSync } from 'node:fs';
+// 3. the time redaction adds per MB of run text, on those runs and on the synthetic bench corpus
+//    (TRAJPIPE_BENCH_CORPUS, default bench/out/corpus-300000000-1; skipped when absent), each record once
+//    as ingest does it, with the prefilter and with the full scan it must equal (--reference also times
+//    the full scan on the bench corpus). The machine's load average is printed with every figure.
+import { createReadStream, existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, readdir, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
+import { createInterface } from 'node:readline';
 import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import type { Trajectory } from '../schemas/index.js';
 import { Redactor } from '../src/redact/record.js';
-import { plantedSecrets, type PlantedSecret } from './secrets.js';
+import { FIELDS, plantedRun, plantedSecrets } from './secrets.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const redactor = new Redactor({ emails: false, allow: [] });
-const filler = (n: number) => Array.from({ length: n }, (_, i) => `line ${i}: compiled module_${i % 97}.o in ${(i * 37) % 1000} ms`).join('\n');
-
-type Field = 'task' | 'assistant-content' | 'reasoning' | 'tool-arguments' | 'observation-start' | 'observation-middle' | 'observation-end' | 'meta' | 'patch' | 'wrapped-80-cols';
-const FIELDS: Field[] = ['task', 'assistant-content', 'reasoning', 'tool-arguments', 'observation-start', 'observation-middle', 'observation-end', 'meta', 'patch', 'wrapped-80-cols'];
-
-/** A run holding one planted secret in one field. */
-function runWith(s: PlantedSecret, field: Field, n: number): Trajectory {
-  const long = filler(400);
-  const wrapped = s.text.match(/.{1,80}/gs)!.join('\n');
-  const observation = field === 'observation-start' ? `${s.text}\n${long}` : field === 'observation-middle' ? `${long}\n${s.text}\n${long}` : field === 'observation-end' ? `${long}\n${s.text}` : field === 'wrapped-80-cols' ? `${long}\n${wrapped}` : long;
-  const args = JSON.stringify({ command: field === 'tool-arguments' ? s.text : 'make test' });
-  return {
-    id: `r${n}`,
-    task_id: `acme__svc-${n}`,
-    task: field === 'task' ? `The deploy fails.\n${s.text}` : 'The deploy fails.',
-    source: { harness: 'canonical', format: 'canonical-1', file: 'planted.jsonl', record: n, teacher_model: null },
-    messages: [
-      { role: 'user', content: 'The deploy fails.' },
-      { role: 'assistant', content: field === 'assistant-content' ? `I will run ${s.text}` : 'I will run the tests.', ...(field === 'reasoning' ? { reasoning_content: `Maybe ${s.text}` } : {}), tool_calls: [{ id: 'c0', type: 'function', function: { name: 'bash', arguments: args } }] },
-      { role: 'tool', content: observation, tool_call_id: 'c0', name: 'bash' },
-    ],
-    tools: null,
-    steps: [{ index: 0, message_index: 1, actions: [{ kind: 'tool_call', name: 'bash', command: null, arguments: args, tool_call_id: 'c0' }], observation_indices: [2], flags: { format_error: false, timeout: false, truncated_observation: false, harness_error: false, submit: false } }],
-    outcome: { resolved: false, exit_status: null, submitted_patch: field === 'patch' ? `+${s.text}\n` : null, label_source: null, failing_tests: null },
-    meta: field === 'meta' ? { env: s.text } : {},
-  } as Trajectory;
-}
+const fullScan = new Redactor({ emails: false, allow: [], prefilter: false });
+const load = () => `load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`;
 
 async function recall(): Promise<void> {
   const secrets = [...plantedSecrets(101), ...plantedSecrets(102)];
@@ -50,7 +29,7 @@ async function recall(): Promise<void> {
   let n = 0;
   for (const s of secrets) {
     for (const field of FIELDS) {
-      const { value } = await redactor.redactTrajectory(runWith(s, field, n++));
+      const { value } = await redactor.redactTrajectory(plantedRun(s, field, n++));
       // The wrapped case leaks if any 80-column piece of the secret longer than 12 characters survives.
       const pieces = field === 'wrapped-80-cols' ? s.text.match(/.{1,80}/gs)!.flatMap((line) => (s.secret.includes(line.trim()) || line.includes(s.secret.slice(0, 12)) ? [line.trim()] : [])).filter((p) => p.length > 12) : [s.secret];
       const caught = !pieces.some((p) => JSON.stringify(value).includes(JSON.stringify(p).slice(1, -1)));
@@ -102,9 +81,57 @@ async function falsePositives(): Promise<void> {
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   process.stdout.write(`\nfalse positives on ../shared/corpus: ${runs.length} runs, ${(bytes / 1e6).toFixed(1)} MB of canonical records, ${hits.length} redaction(s) ${JSON.stringify(counts)}\n`);
   for (const h of hits.slice(0, 40)) process.stdout.write(`  ${h}\n`);
-  process.stdout.write(`\nredaction time: ${seconds.toFixed(2)} s for ${(bytes / 1e6).toFixed(1)} MB = ${((1000 * seconds) / (bytes / 1e6)).toFixed(1)} ms per MB (${(bytes / 1e6 / seconds).toFixed(1)} MB/s, one core)\n`);
+  process.stdout.write(`\nredaction time: ${seconds.toFixed(2)} s for ${(bytes / 1e6).toFixed(1)} MB = ${((1000 * seconds) / (bytes / 1e6)).toFixed(1)} ms per MB (${(bytes / 1e6 / seconds).toFixed(1)} MB/s, one core; ${load()})\n`);
+  // Each run once is what ingest does, but 0.03 s of work on a shared machine is noisy and holds one-off costs
+  // (regexes compiled for two-byte strings, JIT): more passes, the two modes taking turns, and their medians.
+  const passes = Number(process.env['TRAJPIPE_REDACT_PASSES'] ?? 7);
+  const ms: Record<'prefilter' | 'full', number[]> = { prefilter: [], full: [] };
+  for (let i = 0; i < passes; i++) {
+    for (const [mode, r] of [['full', fullScan], ['prefilter', redactor]] as const) {
+      const t0 = process.hrtime.bigint();
+      for (const run of runs) await r.redactTrajectory(run);
+      ms[mode].push(Number(process.hrtime.bigint() - t0) / 1e6 / (bytes / 1e6));
+    }
+  }
+  const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1]!;
+  const show = (v: number[]) => `first ${v[0]!.toFixed(1)}, median of the other ${v.length - 1} ${median(v.slice(1)).toFixed(1)} ms per MB`;
+  process.stdout.write(`  full scan (prefilter off), ${passes} passes: ${show(ms.full)}\n  prefilter on, ${passes} passes:              ${show(ms.prefilter)} (${load()})\n`);
+}
+
+async function benchCorpus(): Promise<void> {
+  const dir = resolve(ROOT, process.env['TRAJPIPE_BENCH_CORPUS'] ?? 'bench/out/corpus-300000000-1');
+  if (!existsSync(dir)) {
+    process.stdout.write(`\nSKIPPED bench corpus: ${dir} not found (TRAJPIPE_BENCH_CORPUS names another)\n`);
+    return;
+  }
+  const modes: [string, Redactor][] = [['prefilter on', redactor], ...(process.argv.includes('--reference') ? [['full scan (prefilter off)', fullScan] as [string, Redactor]] : [])];
+  for (const [name, r] of modes) {
+    let bytes = 0;
+    let parse = 0n;
+    let redact = 0n;
+    let records = 0;
+    for (const f of readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort()) {
+      for await (const line of createInterface({ input: createReadStream(join(dir, f)), crlfDelay: Infinity })) {
+        if (!line) continue;
+        bytes += Buffer.byteLength(line);
+        const t0 = process.hrtime.bigint();
+        const run = JSON.parse(line) as Trajectory;
+        const t1 = process.hrtime.bigint();
+        await r.redactTrajectory(run);
+        redact += process.hrtime.bigint() - t1;
+        parse += t1 - t0;
+        records++;
+      }
+    }
+    const mb = bytes / 1e6;
+    const ms = (ns: bigint) => Number(ns) / 1e6;
+    process.stdout.write(
+      `\nbench corpus ${dir.replace(ROOT + '/', '')}, ${name}: ${records} records, ${mb.toFixed(0)} MB; redaction ${(ms(redact) / 1000).toFixed(2)} s = ${(ms(redact) / mb).toFixed(2)} ms per MB (JSON.parse ${(ms(parse) / mb).toFixed(2)} ms per MB); ${load()}\n`,
+    );
+  }
 }
 
 process.stdout.write(`redaction rule set: ${(await import('../src/redact/rules.js')).RULESET_VERSION}\n`);
 await recall();
 await falsePositives();
+await benchCorpus();

@@ -1,5 +1,6 @@
 // Fake credentials in the exact shapes real ones have, for the redaction tests and the recall bench.
 // Generated from a seed: none is a live secret, and the same seed gives the same set.
+import type { Trajectory } from '../schemas/index.js';
 
 export interface PlantedSecret {
   /** The placeholder type trajpipe must report. */
@@ -64,4 +65,33 @@ export function plantedSecrets(seed = 1): PlantedSecret[] {
     { type: 'url-credentials', text: `pip install --index-url https://deploy:${urlToken}@pypi.acme.dev/simple pkg`, secret: urlToken },
     { type: 'generic-secret', text: `STRIPE_SECRET=${generic}`, secret: generic },
   ];
+}
+
+const filler = (n: number) => Array.from({ length: n }, (_, i) => `line ${i}: compiled module_${i % 97}.o in ${(i * 37) % 1000} ms`).join('\n');
+
+/** Where a planted secret can sit in a run (bench/redact.ts measures recall per field; the tests reuse the runs). */
+export type Field = 'task' | 'assistant-content' | 'reasoning' | 'tool-arguments' | 'observation-start' | 'observation-middle' | 'observation-end' | 'meta' | 'patch' | 'wrapped-80-cols';
+export const FIELDS: Field[] = ['task', 'assistant-content', 'reasoning', 'tool-arguments', 'observation-start', 'observation-middle', 'observation-end', 'meta', 'patch', 'wrapped-80-cols'];
+
+/** A run holding one planted secret in one field: at the start, middle or end of a 20 KB observation, JSON-escaped in tool-call arguments, wrapped at 80 columns. */
+export function plantedRun(s: PlantedSecret, field: Field, n: number): Trajectory {
+  const long = filler(400);
+  const wrapped = s.text.match(/.{1,80}/gs)!.join('\n');
+  const observation = field === 'observation-start' ? `${s.text}\n${long}` : field === 'observation-middle' ? `${long}\n${s.text}\n${long}` : field === 'observation-end' ? `${long}\n${s.text}` : field === 'wrapped-80-cols' ? `${long}\n${wrapped}` : long;
+  const args = JSON.stringify({ command: field === 'tool-arguments' ? s.text : 'make test' });
+  return {
+    id: `r${n}`,
+    task_id: `acme__svc-${n}`,
+    task: field === 'task' ? `The deploy fails.\n${s.text}` : 'The deploy fails.',
+    source: { harness: 'canonical', format: 'canonical-1', file: 'planted.jsonl', record: n, teacher_model: null },
+    messages: [
+      { role: 'user', content: 'The deploy fails.' },
+      { role: 'assistant', content: field === 'assistant-content' ? `I will run ${s.text}` : 'I will run the tests.', ...(field === 'reasoning' ? { reasoning_content: `Maybe ${s.text}` } : {}), tool_calls: [{ id: 'c0', type: 'function', function: { name: 'bash', arguments: args } }] },
+      { role: 'tool', content: observation, tool_call_id: 'c0', name: 'bash' },
+    ],
+    tools: null,
+    steps: [{ index: 0, message_index: 1, actions: [{ kind: 'tool_call', name: 'bash', command: null, arguments: args, tool_call_id: 'c0' }], observation_indices: [2], flags: { format_error: false, timeout: false, truncated_observation: false, harness_error: false, submit: false } }],
+    outcome: { resolved: false, exit_status: null, submitted_patch: field === 'patch' ? `+${s.text}\n` : null, label_source: null, failing_tests: null },
+    meta: field === 'meta' ? { env: s.text } : {},
+  } as Trajectory;
 }

@@ -1,4 +1,7 @@
 import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { lintSource } from '@secretlint/core';
+import { rules as presetRules } from '@secretlint/secretlint-rule-preset-recommend';
 import { genericFindings } from './generic.js';
 
 /** One secret found in a text: [start, end) in UTF-16 units, and the placeholder type. */
@@ -14,7 +17,7 @@ const presetVersion = (createRequire(import.meta.url)('@secretlint/secretlint-ru
  * Names the rule set, so that a change of it (a new preset release, a change of the generic rules) is
  * part of ingest's fingerprint and reruns the pipeline from ingest.
  */
-export const RULESET_VERSION = `secretlint-preset-recommend@${presetVersion}+trajpipe-generic-1`;
+export const RULESET_VERSION = `secretlint-preset-recommend@${presetVersion}+trajpipe-generic-2`;
 
 /** secretlint message ids -> the type in the placeholder ([REDACTED:<type>]). */
 const TYPE_BY_MESSAGE: Record<string, string> = {
@@ -40,24 +43,37 @@ function typeOf(ruleId: string, messageId: string | undefined): string {
 const IGNORED_MESSAGES = new Set(['AWSAccountID']);
 
 /**
- * secretlint and its rules, imported on first use rather than at start-up (~40 ms of CPU): a process or
- * worker thread that redacts nothing (a rerun from a later stage, the main thread while workers ingest,
- * every command but run) never loads them (docs/design.md, "Start-up").
+ * The preset's own filter: an in-band `secretlint-disable` comment switches findings off. A trajectory is
+ * untrusted text, so a run could switch off its own redaction; the rule is left out (generic-2).
  */
-let secretlint: Promise<{ lintSource: typeof import('@secretlint/core').lintSource; config: unknown }> | null = null;
-function loadSecretlint(): NonNullable<typeof secretlint> {
-  return (secretlint ??= Promise.all([import('@secretlint/core'), import('@secretlint/secretlint-rule-preset-recommend')]).then(([core, preset]) => ({
-    lintSource: core.lintSource,
-    config: {
-      rules: [
-        {
-          id: '@secretlint/secretlint-rule-preset-recommend',
-          rule: preset.creator,
-          rules: [{ id: '@secretlint/secretlint-rule-aws', options: { enableIDScanRule: true } }],
-        },
-      ],
-    },
-  })));
+export const FILTER_COMMENTS_RULE = '@secretlint/secretlint-rule-filter-comments';
+const AWS_RULE = '@secretlint/secretlint-rule-aws';
+
+/** The preset's rules (its exported list, in its order) without the comment filter. */
+export const SECRETLINT_RULES = presetRules.filter((r) => r.meta.id !== FILTER_COMMENTS_RULE);
+
+const configOf = (rules: typeof SECRETLINT_RULES) => ({
+  rules: rules.map((rule) => ({
+    id: rule.meta.id,
+    rule,
+    // The access-key-id scan comes with the account-id scan, whose messages are dropped (IGNORED_MESSAGES).
+    ...(rule.meta.id === AWS_RULE ? { options: { enableIDScanRule: true } } : {}),
+  })),
+});
+const SECRETLINT_CONFIG = configOf(SECRETLINT_RULES);
+/**
+ * Configs of some of the rules, in the preset's order (the prefilter runs only the rules whose triggers
+ * matched). The rules are independent of each other (no filter rule is left), so a rule reports the same
+ * messages, in the same order, with or without the others.
+ */
+const partConfigs = new Map<string, ReturnType<typeof configOf>>();
+function configFor(only: ReadonlySet<string> | undefined): ReturnType<typeof configOf> {
+  if (!only) return SECRETLINT_CONFIG;
+  const rules = SECRETLINT_RULES.filter((r) => only.has(r.meta.id));
+  const key = rules.map((r) => r.meta.id).join(' ');
+  let c = partConfigs.get(key);
+  if (!c) partConfigs.set(key, (c = configOf(rules)));
+  return c;
 }
 
 /**
@@ -98,22 +114,61 @@ function isPlaceholderPassword(p: string): boolean {
   return p.length < 6 || /^(?:pass(?:word)?|passwd|pwd|secret|changeme|example|test|dummy|foo|bar|x+|\*+)$/i.test(p);
 }
 
-async function secretlintFindings(text: string): Promise<Finding[]> {
-  const { lintSource, config } = await loadSecretlint();
+/** One secretlint message, its range as secretlint reports it (relative to the content without a leading BOM). */
+export interface LintMessage {
+  range: readonly [number, number];
+  ruleId: string;
+  messageId: string | undefined;
+  data: unknown;
+}
+
+/**
+ * secretlint's profiler records every mark of every lintSource call (~60 a call) in a list it searches on
+ * each one, and Node's performance timeline keeps them too: the time grows with the square of the calls
+ * in a process and the memory without bound (a test making thousands of calls hung). Nothing here reads
+ * the profile, so the mark() of the instance @secretlint/core uses is made a no-op.
+ */
+let profilerSilenced: Promise<void> | undefined;
+function silenceProfiler(): Promise<void> {
+  profilerSilenced ??= (async () => {
+    const core = createRequire(import.meta.url).resolve('@secretlint/core');
+    const url = pathToFileURL(createRequire(core).resolve('@secretlint/profiler')).href;
+    const { secretLintProfiler } = (await import(url)) as { secretLintProfiler: { mark: (marker: unknown) => void } };
+    secretLintProfiler.mark = () => {};
+  })();
+  return profilerSilenced;
+}
+
+/** secretlint's messages for a content (from all the rules, or only some), the ignored ones dropped. */
+export async function lintMessages(content: string, only?: ReadonlySet<string>): Promise<LintMessage[]> {
+  await silenceProfiler();
   const result = await lintSource({
-    source: { content: text, filePath: '/trajectory.txt', ext: '.txt', contentType: 'text' },
-    options: { config: config as never },
+    source: { content, filePath: '/trajectory.txt', ext: '.txt', contentType: 'text' },
+    options: { config: configFor(only) as never },
   });
-  const out: Finding[] = [];
+  const out: LintMessage[] = [];
   for (const m of result.messages) {
     if (m.messageId && IGNORED_MESSAGES.has(m.messageId)) continue;
-    const [start, end] = exactRange(text, m.range as [number, number], (m as { data?: unknown }).data);
+    out.push({ range: m.range as [number, number], ruleId: m.ruleId, messageId: m.messageId, data: (m as { data?: unknown }).data });
+  }
+  return out;
+}
+
+/** Findings of secretlint's messages in the text they were reported for: exact ranges, narrowed, placeholders dropped. */
+export function findingsOfMessages(text: string, messages: readonly LintMessage[]): Finding[] {
+  const out: Finding[] = [];
+  for (const m of messages) {
+    const [start, end] = exactRange(text, m.range, m.data);
     if (end <= start) continue;
     const f = narrow(text, { start, end, type: typeOf(m.ruleId, m.messageId) });
     if ((f.type === 'url-credentials' || f.type === 'database-url') && isPlaceholderPassword(text.slice(f.start, f.end))) continue;
     out.push(f);
   }
   return out;
+}
+
+async function secretlintFindings(text: string): Promise<Finding[]> {
+  return findingsOfMessages(text, await lintMessages(text));
 }
 
 export interface ScanOptions {
@@ -139,13 +194,12 @@ function everyOccurrence(text: string, found: Finding[]): Finding[] {
 }
 
 /**
- * Every secret in a text, overlapping findings merged (the span covers both; the type of the one that
- * starts first wins, and on a tie the maintained rule's, which is more specific than a generic one),
- * sorted by position.
+ * Every secret in a text from the findings of the maintained rules (specific) and of ours (generic), in
+ * the order the scans report them: every occurrence of each, overlapping findings merged (the span
+ * covers both; the type of the one that starts first wins, and on a tie the maintained rule's, which is
+ * more specific than a generic one), sorted by position.
  */
-export async function scanText(text: string, opts: ScanOptions): Promise<Finding[]> {
-  const specific = await secretlintFindings(text);
-  const generic = genericFindings(text, opts);
+export function combineFindings(text: string, specific: readonly Finding[], generic: readonly Finding[]): Finding[] {
   // A token's own rule names it better than the URL it sits in, and any maintained rule better than a generic one.
   const specificRank = (f: Finding) => (f.type === 'url-credentials' || f.type === 'database-url' ? 1 : 0);
   const rank = (f: Finding) => (f.type === 'generic-secret' || f.type === 'email' ? 2 : specificRank(f));
@@ -157,4 +211,9 @@ export async function scanText(text: string, opts: ScanOptions): Promise<Finding
     else merged.push({ ...f });
   }
   return merged;
+}
+
+/** Every secret in a text: secretlint's rules and ours over all of it (the reference the prefilter must equal). */
+export async function scanText(text: string, opts: ScanOptions): Promise<Finding[]> {
+  return combineFindings(text, await secretlintFindings(text), genericFindings(text, opts));
 }
