@@ -50,7 +50,7 @@ function threadPool(threads: number): TaskPool {
     minThreads: threads,
     maxThreads: threads,
     // entry.mjs registers tsx itself; inheriting `--import tsx` (or vitest's flags) would load it twice.
-    execArgv: [],
+    execArgv: process.env.TRAJPIPE_WORKER_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.TRAJPIPE_WORKER_CPU_PROF}`] : [],
   });
   let closed = false;
   return {

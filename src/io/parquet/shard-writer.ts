@@ -25,6 +25,32 @@ export interface ShardOptions {
   createdBy: string;
   /** With threads, row groups are encoded and compressed in workers, a few at once, and appended in order. */
   pool?: TaskPool;
+  /**
+   * Shared by the writers of one stage (export has one per task bucket): how many groups may be in a worker
+   * at once over all of them, so the rows held in flight stay a few groups whatever the bucket count.
+   */
+  slots?: EncodeSlots;
+}
+
+/** A counting semaphore for groups being encoded in workers. */
+export class EncodeSlots {
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+  constructor(n: number) {
+    this.free = n;
+  }
+  async acquire(): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return;
+    }
+    await new Promise<void>((r) => this.waiting.push(r));
+  }
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.free++;
+  }
 }
 
 async function sha256File(path: string): Promise<string> {
@@ -85,9 +111,14 @@ export class ShardWriter {
       const { schema, columns, zstdLevel } = this.opts;
       const rows = this.group;
       const which = `a row group of ${this.file} (${rows.length} rows from ${String(rows[0]?.['id'])})`;
-      const encoded = pool.run('parquet.encode-group', { schema, columns, rows, zstdLevel }).catch((err: unknown) => {
-        throw new Error(`encoding ${which} in a worker: ${(err as Error).message}`, { cause: err });
-      });
+      const slots = this.opts.slots;
+      if (slots) await slots.acquire();
+      const encoded = pool
+        .run('parquet.encode-group', { schema, columns, rows, zstdLevel })
+        .finally(() => slots?.release())
+        .catch((err: unknown) => {
+          throw new Error(`encoding ${which} in a worker: ${(err as Error).message}`, { cause: err });
+        });
       encoded.catch(() => {}); // awaited in order by drain; not unhandled meanwhile
       this.encoding.push(encoded);
       this.group = [];

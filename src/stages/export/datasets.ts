@@ -2,7 +2,8 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SCHEMA_VERSION, type OutputFile, type PipelineRecord, type Segment, type SegmentPolicy } from '../../../schemas/index.js';
 import type { ExportConfig } from '../../../schemas/index.js';
-import { ShardWriter } from '../../io/parquet/shard-writer.js';
+import { EncodeSlots, ShardWriter } from '../../io/parquet/shard-writer.js';
+import type { TaskPool } from '../../workers/pool.js';
 import { BucketedShards } from './buckets.js';
 import { SFT_COLUMNS, SFT_PARQUET_SCHEMA } from '../../io/parquet/sft-schema.js';
 import { PACKAGE_VERSION } from '../../runner/version.js';
@@ -26,11 +27,21 @@ export interface Dataset {
 }
 
 /** The zstd Parquet shard writers of one dataset folder, one per task-hash bucket (rows are cut into files here, and only here). */
-export function openShards(dataDir: string, cfg: ExportConfig): BucketedShards {
-  return new BucketedShards(cfg.shard.buckets, (prefix) => writerFor(dataDir, prefix, cfg));
+/** Row groups are encoded and compressed in the worker pool (when it has threads), a few in flight over every writer. */
+export interface Encoding {
+  pool: TaskPool;
+  slots: EncodeSlots;
 }
 
-function writerFor(dataDir: string, prefix: string, cfg: ExportConfig): ShardWriter {
+export function encodingIn(pool: TaskPool): Encoding {
+  return { pool, slots: new EncodeSlots(pool.threads + 1) };
+}
+
+export function openShards(dataDir: string, cfg: ExportConfig, encoding?: Encoding): BucketedShards {
+  return new BucketedShards(cfg.shard.buckets, (prefix) => writerFor(dataDir, prefix, cfg, encoding));
+}
+
+function writerFor(dataDir: string, prefix: string, cfg: ExportConfig, encoding?: Encoding): ShardWriter {
   return new ShardWriter({
     dir: dataDir,
     prefix,
@@ -46,16 +57,17 @@ function writerFor(dataDir: string, prefix: string, cfg: ExportConfig): ShardWri
       { key: 'trajpipe.pipeline_version', value: PACKAGE_VERSION },
     ],
     createdBy: `trajpipe ${PACKAGE_VERSION} (hyparquet-writer)`,
+    ...(encoding ? { pool: encoding.pool, slots: encoding.slots } : {}),
   });
 }
 
-export async function openDatasets(exportDir: string, policies: readonly SegmentPolicy[], cfg: ExportConfig): Promise<Dataset[]> {
+export async function openDatasets(exportDir: string, policies: readonly SegmentPolicy[], cfg: ExportConfig, encoding?: Encoding): Promise<Dataset[]> {
   const out: Dataset[] = [];
   for (const [k, policy] of policies.entries()) {
     const folder = k === 0 ? '' : `variants/${policy}`;
     const dir = folder ? join(exportDir, folder) : exportDir;
     await mkdir(join(dir, 'data'), { recursive: true });
-    out.push({ policy, folder, dir, shards: openShards(join(dir, 'data'), cfg), tally: emptyTally(), afterSubmit: { rows: 0, messages: 0, chars: 0 }, dropped: {}, weightedTurns: 0 });
+    out.push({ policy, folder, dir, shards: openShards(join(dir, 'data'), cfg, encoding), tally: emptyTally(), afterSubmit: { rows: 0, messages: 0, chars: 0 }, dropped: {}, weightedTurns: 0 });
   }
   return out;
 }

@@ -9,7 +9,8 @@ import { toSftRow, approxRowBytes, exportedMessageCount } from './rows.js';
 import { renderCard, type ExportTally } from './card.js';
 import { hfFeatures } from './features.js';
 import { readLineage } from './lineage.js';
-import { datasetStat, openDatasets, policyOutcome, type Dataset } from './datasets.js';
+import { datasetStat, encodingIn, openDatasets, policyOutcome, type Dataset } from './datasets.js';
+import { sharedPool } from '../../workers/pool.js';
 import type { PolicyCardInput, PolicyCounts } from './card-policy.js';
 
 /**
@@ -98,7 +99,11 @@ export const exportStage: Stage = {
   configSlice: exportSlice,
   async run(ctx) {
     const cfg = ctx.config.export;
-    const datasets = await openDatasets(ctx.dir, ctx.config.segment.policies, cfg);
+    // Encoding and zstd of each row group run in the worker pool: by the time export runs (after dedup's barrier)
+    // the workers have nothing else to do, and this is most of export's CPU.
+    const pool = sharedPool(ctx.config.runner.workers);
+    ctx.setStat('worker_threads', pool.threads);
+    const datasets = await openDatasets(ctx.dir, ctx.config.segment.policies, cfg, pool.threads > 0 ? encodingIn(pool) : undefined);
     const primary = datasets[0]!;
     /** A run left out of dataset k: a reject of the stage for the first dataset (records in = rows + rejects), a count for the others. */
     const leaveOut = async (d: Dataset, record: PipelineRecord, reason: string, message: string) => {

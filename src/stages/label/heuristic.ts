@@ -27,7 +27,10 @@ const EDIT_CMD = /\bsed\b[^|;&]*\s-i|\bperl\s+-\w*i|\btee\b|\bpatch\b|\bgit appl
 const EXPLORE_CMD = /^\s*(cd\s+\S+\s*&&\s*)?(grep|rg|ag|find|ls|cat|head|tail|sed -n|less|more|tree|wc|nl|file|awk|git (log|diff|show|status|grep|blame))\b/;
 const EDIT_TOOL = /edit|write|create|replace|insert|apply_patch/i;
 const EXPLORE_TOOL = /view|open|read|search|find|goto|scroll|list/i;
-const ERROR_TEXT = /Traceback \(most recent call last\)|\b\w*Error: |command not found|No such file or directory|error: /;
+// Only tested for a match anywhere, so `\b\w*Error: ` (a word ending in Error) is the same as `Error: `: the
+// word's start is always a boundary. The shorter form has no per-boundary backtracking (it was ~13 % of
+// the main thread's time behind dedup on the bench corpus).
+const ERROR_TEXT = /Traceback \(most recent call last\)|Error: |command not found|No such file or directory|error: /;
 
 function actionText(a: Action): string {
   return (a.command ?? [a.name, a.arguments].filter(Boolean).join(' ')).replace(/\s+/g, ' ').trim();
