@@ -1,11 +1,23 @@
-import type { PipelineRecord } from '../../schemas/index.js';
-import type { Origin } from './refs.js';
+import type { Held } from './held.js';
 
-/** One record handed from a stage to the next in the same process: the frozen object and where its body is written. */
-export interface Handed {
-  record: PipelineRecord;
-  origin: Origin;
+/**
+ * A per-record function a consumer runs on every record it reads (ctx.mapRecords), with the input it gives
+ * when the record's id is not known yet: the producer may run it where it makes the record (ingest's worker),
+ * so the record is parsed once for every stage of the group that works in the pool.
+ */
+export interface Wanted {
+  name: string;
+  fields: readonly string[];
+  input: unknown;
+  /**
+   * Whether the consumer passes these records on as it reads them. Not dedup's first pass (it reads them
+   * all before its second pass emits any): the stages after it get their records from that second pass.
+   */
+  passesOn: boolean;
 }
+
+/** One record handed from a stage to the next in the same process: where its body is written, its added fields, its text or object. */
+export type Handed = Held;
 
 /** Thrown into a consumer whose producer failed or stopped: the consumer's output is not kept either. */
 export class UpstreamFailed extends Error {
@@ -29,10 +41,25 @@ export class RecordChannel {
   private wakeConsumer: (() => void) | null = null;
   private wakeProducer: (() => void) | null = null;
 
+  /** What this channel's consumer runs on each record it reads (its first pass), once it said so. */
+  wanted: Wanted | null = null;
+  /** The channel the consumer of this one feeds (its own downstream), for the chain of wanted work. */
+  next: RecordChannel | null = null;
+
   constructor(
     private readonly maxRecords = 16,
     private readonly maxBytes = 4 * 1024 * 1024,
   ) {}
+
+  /** What the consumers from here on run per record, in order, as far as each has said. */
+  wantedChain(): Wanted[] {
+    const out: Wanted[] = [];
+    for (let c: RecordChannel | null = this; c?.wanted; c = c.next) {
+      out.push(c.wanted);
+      if (!c.wanted.passesOn) break;
+    }
+    return out;
+  }
 
   async push(item: Handed): Promise<void> {
     if (this.detached) return;
@@ -41,7 +68,7 @@ export class RecordChannel {
     }
     if (this.detached) return;
     this.queue.push(item);
-    this.queuedBytes += item.origin.ref.bytes;
+    this.queuedBytes += item.ref.bytes;
     this.wake('consumer');
   }
 
@@ -70,7 +97,7 @@ export class RecordChannel {
       if (this.failure) throw this.failure;
       const item = this.queue.shift();
       if (item) {
-        this.queuedBytes -= item.origin.ref.bytes;
+        this.queuedBytes -= item.ref.bytes;
         this.wake('producer');
         yield item;
         continue;

@@ -5,7 +5,8 @@ import { UserError } from '../core/errors.js';
 import { pickFields } from '../io/json-fields.js';
 import { scanRawLines } from '../io/jsonl.js';
 import { readManifest } from './manifest.js';
-import { isRefLine, LineReader, REF_KEY, type LineRef, type Origin } from './refs.js';
+import { isRefLine, LineReader, REF_KEY, type LineRef } from './refs.js';
+import type { Held } from './held.js';
 
 /** One line of a stage's part files: the record (whole, or the picked fields), or why it could not be read. */
 export type StageLine =
@@ -17,14 +18,23 @@ export type StageLine =
       /** The line as written (a reference line or a whole record). */
       bytes: Uint8Array;
       isRef: boolean;
-      /** Where the record's body is, and (read whole) which of its keys that body holds. */
-      origin: Origin;
+      /** How the frame holds it: where its body is, its added fields (and, read whole, the body's text and keys). */
+      held: Held;
       /** The record whole (for a line read with picked fields: read whole now). */
       whole: () => Promise<PipelineRecord>;
     }
   | { ok: false; file: string; line: number; message: string };
 
 const decode = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8');
+
+const ID: ReadonlySet<string> = new Set(['id']);
+
+/** A reference line: where the body is, the record's id, and its added fields. */
+function parseRefLine(bytes: Uint8Array): { ref: LineRef; id: string; rest: Record<string, unknown> } {
+  const { [REF_KEY]: rawRef, id, ...rest } = JSON.parse(decode(bytes)) as Record<string, unknown>;
+  if (typeof id !== 'string') throw new SyntaxError('a reference line without an id');
+  return { ref: parseRef(rawRef), id, rest };
+}
 
 function parseRef(v: unknown): LineRef {
   const r = v as Partial<LineRef> | null;
@@ -59,35 +69,58 @@ export class RecordResolver {
   }
 
   /** A line of this folder (`part`, at `offset`) as a record. Throws SyntaxError for a damaged line, UserError for a stale reference. */
-  async resolve(bytes: Uint8Array, part: string, offset: number, fields: ReadonlySet<string> | null): Promise<{ record: PipelineRecord; origin: Origin; isRef: boolean }> {
+  async resolve(bytes: Uint8Array, part: string, offset: number, fields: ReadonlySet<string> | null): Promise<{ record: PipelineRecord; held: Held; isRef: boolean }> {
     if (!isRefLine(bytes)) {
       const ref: LineRef = { stage: this.stage, part, offset, bytes: bytes.byteLength };
-      if (fields) return { record: pickFields(bytes, fields) as PipelineRecord, origin: { ref, baseKeys: [] }, isRef: false };
-      const record = JSON.parse(decode(bytes)) as PipelineRecord;
-      return { record, origin: { ref, baseKeys: Object.keys(record) }, isRef: false };
+      if (fields) {
+        const record = pickFields(bytes, fields) as PipelineRecord;
+        return { record, held: { id: record.id, ref, baseKeys: null, extras: [], body: null, record: null }, isRef: false };
+      }
+      const body = decode(bytes);
+      const record = JSON.parse(body) as PipelineRecord;
+      return { record, held: { id: record.id, ref, baseKeys: Object.keys(record), extras: [], body, record }, isRef: false };
     }
-    const { [REF_KEY]: rawRef, ...rest } = JSON.parse(decode(bytes)) as Record<string, unknown>;
-    const ref = parseRef(rawRef);
-    if (typeof rest.id !== 'string') throw new SyntaxError('a reference line without an id');
+    const { ref, id, rest } = parseRefLine(bytes);
+    const extras = Object.entries(rest).map(([k, v]): [string, string] => [k, JSON.stringify(v)]);
     if (fields) {
       const need = [...fields].filter((k) => !Object.hasOwn(rest, k));
       let base: Record<string, unknown> = {};
       if (need.length) {
         base = pickFields(await this.lines.read(ref), new Set([...need, 'id']));
-        this.checkId(base.id, rest.id, ref);
+        this.checkId(base.id, id, ref);
       }
       const picked: Record<string, unknown> = {};
       for (const k of fields) {
-        if (Object.hasOwn(rest, k)) picked[k] = rest[k];
+        if (k === 'id') picked[k] = id;
+        else if (Object.hasOwn(rest, k)) picked[k] = rest[k];
         else if (Object.hasOwn(base, k)) picked[k] = base[k];
       }
-      return { record: picked as PipelineRecord, origin: { ref, baseKeys: [] }, isRef: true };
+      return { record: picked as PipelineRecord, held: { id, ref, baseKeys: null, extras, body: null, record: null }, isRef: true };
     }
-    const base = JSON.parse(decode(await this.lines.read(ref))) as Record<string, unknown>;
-    this.checkId(base.id, rest.id, ref);
+    const body = decode(await this.lines.read(ref));
+    const base = JSON.parse(body) as Record<string, unknown>;
+    this.checkId(base.id, id, ref);
     const baseKeys = Object.keys(base);
     Object.assign(base, rest);
-    return { record: base as PipelineRecord, origin: { ref, baseKeys }, isRef: true };
+    const record = base as PipelineRecord;
+    return { record, held: { id, ref, baseKeys, extras, body, record }, isRef: true };
+  }
+
+  /**
+   * A line as the frame holds a record it does not parse: its body's text (read where a reference points)
+   * and its added fields, for a worker to parse. Only the body's id is read here, to check a reference.
+   */
+  async held(bytes: Uint8Array, part: string, offset: number): Promise<Held> {
+    if (!isRefLine(bytes)) {
+      const id = pickFields(bytes, ID).id;
+      if (typeof id !== 'string') throw new SyntaxError('a record without an id');
+      return { id, ref: { stage: this.stage, part, offset, bytes: bytes.byteLength }, baseKeys: null, extras: [], body: decode(bytes), record: null };
+    }
+    const { ref, id, rest } = parseRefLine(bytes);
+    const bodyBytes = await this.lines.read(ref);
+    this.checkId(pickFields(bodyBytes, ID).id, id, ref);
+    const extras = Object.entries(rest).map(([k, v]): [string, string] => [k, JSON.stringify(v)]);
+    return { id, ref, baseKeys: null, extras, body: decode(bodyBytes), record: null };
   }
 
   private checkId(found: unknown, expected: string, ref: LineRef): void {

@@ -20,16 +20,10 @@ export interface LineRef extends LineLocation {
   stage: StageName;
 }
 
-/** Where a record read by a stage keeps its body, and which of its keys that line holds (the others were added after). */
-export interface Origin {
-  ref: LineRef;
-  baseKeys: readonly string[];
-}
-
-/** The reference line of a record: its body's place, its id (checked on reading), then its added fields in order. */
-export function refLine(ref: LineRef, id: string, extras: readonly (readonly [string, unknown])[]): string {
+/** The reference line of a record: its body's place, its id (checked on reading), then its added fields (JSON text) in order. */
+export function refLine(ref: LineRef, id: string, extras: readonly (readonly [string, string])[]): string {
   let line = `{${JSON.stringify(REF_KEY)}:${JSON.stringify({ stage: ref.stage, part: ref.part, offset: ref.offset, bytes: ref.bytes })},"id":${JSON.stringify(id)}`;
-  for (const [k, v] of extras) if (v !== undefined) line += `,${JSON.stringify(k)}:${JSON.stringify(v)}`;
+  for (const [k, v] of extras) line += `,${JSON.stringify(k)}:${v}`;
   return line + '}';
 }
 
@@ -40,12 +34,6 @@ export function isRefLine(bytes: Uint8Array): boolean {
   if (bytes.length < REF_PREFIX.length) return false;
   for (let i = 0; i < REF_PREFIX.length; i++) if (bytes[i] !== REF_PREFIX[i]) return false;
   return true;
-}
-
-/** The fields of a record beyond its body's keys, in the record's key order. */
-export function extrasOf(record: object, baseKeys: readonly string[]): [string, unknown][] {
-  const base = new Set(baseKeys);
-  return Object.entries(record).filter(([k]) => !base.has(k));
 }
 
 /**

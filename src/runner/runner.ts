@@ -270,6 +270,7 @@ async function runGroup(
   rejectsBefore: readonly [string, Record<string, number>][],
 ): Promise<PromiseSettledResult<StageManifest>[]> {
   const channels = group.slice(1).map(() => new RecordChannel());
+  channels.forEach((c, k) => (c.next = channels[k + 1] ?? null));
   const dones = group.map(() => deferred<StageFolder>());
   const runs = group.map(async (stage, k) => {
     const stageDir = join(req.outDir, stage.name);

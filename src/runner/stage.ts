@@ -2,6 +2,9 @@ import type { PipelineConfig, PipelineRecord, Reject, StageManifest, StageName, 
 import type { Logger } from './log.js';
 import type { MeasurementStore } from './measurements.js';
 import type { AnyPicked, Picked } from './context.js';
+import type { Wanted } from './channel.js';
+import type { Fused } from './held.js';
+import type { RecordFunctionInput, RecordFunctionName, RecordFunctionOutput } from '../workers/record-task.js';
 
 /** Options from the command line that are not pipeline config (they never change a stage's output). */
 export interface RunOptions {
@@ -37,6 +40,20 @@ export interface StageContext {
    * handed over in memory come whole.
    */
   records<K extends keyof PipelineRecord>(opts: { count?: boolean; fields: readonly K[] }): AsyncGenerator<Picked<K>>;
+  /**
+   * The upstream's records, each with the answer of a per-record function (src/workers/record-task.ts) run in
+   * the worker pool where the record is parsed, in input order: this thread never parses them and gets only
+   * `fields` (and the id). Each can be passed on (emit), with added fields (`{ ...record, values }`) or rejected.
+   * `input` is what the function gets besides the record (from the record's id: e.g. an earlier run's counts).
+   */
+  mapRecords<K extends keyof PipelineRecord, N extends RecordFunctionName>(opts: {
+    fields: readonly K[];
+    task: N;
+    /** id null: asked once for the stages before this one to run the function where they make each record. */
+    input: (id: string | null) => RecordFunctionInput<N>;
+    /** false: a pass that does not count its records in (dedup's first pass; its second one counts). */
+    count?: boolean;
+  }): AsyncGenerator<{ record: Picked<K | 'id'>; result: RecordFunctionOutput<N> }>;
   /** Passes a record on: validated, then appended to the stage's part files. */
   emit(record: PipelineRecord | AnyPicked): Promise<void>;
   /**
@@ -44,7 +61,13 @@ export interface StageContext {
    * thread): `line` is its JSON.stringify. `record` may be null when `handsOn` is false (nobody reads the
    * object); `task_id` is the record's.
    */
-  emitSerialized(serialized: { line: string; record: PipelineRecord | null; task_id: string }): Promise<void>;
+  emitSerialized(serialized: { line: string; record: PipelineRecord | null; task_id: string; id: string; fused?: readonly Fused[] }): Promise<void>;
+  /**
+   * The per-record functions the stages after this one run (ctx.mapRecords), in order, as far as they have
+   * said: a stage that makes records in the worker pool runs them there on each record it emits and hands
+   * the answers over (emitSerialized's `fused`), so the record is parsed once for them all.
+   */
+  fusedWork(): Wanted[];
   /** Whether emitted records are handed to the next stage in memory (then emitSerialized needs the object). */
   readonly handsOn: boolean;
   /** Drops a record with a machine-readable reason and a sentence a person can read. */

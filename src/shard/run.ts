@@ -10,6 +10,7 @@ import { readManifest, runPipeline, type RunRequest, type StageOutcome } from '.
 import type { Logger } from '../runner/log.js';
 import { dedupConfigHash, shardDecision } from '../stages/dedup/index.js';
 import { MAP_VERSION, readMapManifest, readReduceManifest, writeMap } from '../stages/dedup/mapreduce.js';
+import { signWhole } from '../stages/dedup/sign.js';
 import { Embedder } from '../stages/dedup/semantic.js';
 import { MAP_DIR, shardDir } from './layout.js';
 import type { ShardSpec } from './scheduler-env.js';
@@ -103,7 +104,7 @@ async function ensureMap(config: PipelineConfig, outDir: string, filterFingerpri
     });
     const cfg = config.dedup;
     const embedder = cfg.semantic.enabled ? new Embedder(cfg.semantic, resolve(cfg.semantic.cache_dir)) : null;
-    const map = await writeMap(partial, reader.records({ count: false }), cfg, inputFiles, embedder);
+    const map = await writeMap(partial, signWhole(reader.records({ count: false }), cfg), cfg, inputFiles, embedder);
     const manifest: DedupMapManifest = {
       kind: 'trajpipe-dedup-map',
       version: MAP_VERSION,

@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import Tinypool from 'tinypool';
 import { projectPath } from '../core/paths.js';
-import { runTask, type TaskInput, type TaskName, type TaskOutput } from './tasks.js';
+import type { TaskInput, TaskName, TaskOutput } from './tasks.js';
 
 /**
  * Per-record CPU work (token counting, Parquet page encoding and zstd, MinHash) spread over worker
@@ -26,7 +26,9 @@ export function defaultWorkers(): number {
 }
 
 function inlinePool(): TaskPool {
-  return { threads: 0, window: 1, run: (name, input) => Promise.resolve().then(() => runTask({ name, input }) as never), close: async () => {} };
+  // The task registry imports the stages' per-record functions, and stages import this module: loaded on
+  // first use, so the import graph has no cycle.
+  return { threads: 0, window: 1, run: (name, input) => import('./tasks.js').then(({ runTask }) => runTask({ name, input }) as never), close: async () => {} };
 }
 
 /**

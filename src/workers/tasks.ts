@@ -1,7 +1,7 @@
 import { encodeGroup } from '../io/parquet/encode-group.js';
-import { answerLengthTask } from '../stages/filter/length.js';
 import { convertRecord } from '../stages/ingest/convert.js';
 import { statementSignatures } from './minhash.js';
+import { recordTask } from './record-task.js';
 
 /**
  * Every task a worker thread can run, by name. Inputs and outputs are strings, numbers and byte arrays
@@ -10,10 +10,10 @@ import { statementSignatures } from './minhash.js';
  * again). The inline pool calls the same functions, so outputs cannot differ.
  */
 const TASKS = {
-  'filter.length': answerLengthTask,
   'parquet.encode-group': encodeGroup,
   'dedup.signatures': statementSignatures,
   'ingest.record': convertRecord,
+  'record.map': recordTask,
 } satisfies Record<string, (input: never) => unknown>;
 
 export type Tasks = typeof TASKS;

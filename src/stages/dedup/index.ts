@@ -44,7 +44,11 @@ async function decideHere(ctx: StageContext): Promise<{ decisions: string; manif
   const cfg = ctx.config.dedup;
   const mapDir = join(ctx.dir, '.map');
   const embedder = cfg.semantic.enabled ? new Embedder(cfg.semantic, resolve(cfg.semantic.cache_dir)) : null;
-  const map = await writeMap(mapDir, ctx.records({ count: false }), cfg, ctx.inputFiles, embedder);
+  // Signatures are made where each record is parsed (a worker): this thread reads a few fields of it.
+  const runs = ctx.mapRecords({ fields: ['id', 'task_id', 'source'], task: 'dedup.sign', input: () => ({ dedup: cfg }), count: false });
+  const map = await writeMap(mapDir, (async function* () {
+    for await (const { record, result } of runs) yield { record, signed: result };
+  })(), cfg, ctx.inputFiles, embedder);
   const reduceDir = join(ctx.dir, '.reduce');
   const manifest = await reduce({
     cfg,

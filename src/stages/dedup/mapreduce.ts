@@ -8,7 +8,8 @@ import { UserError } from '../../core/errors.js';
 import { JsonlWriter, readLines } from '../../io/jsonl.js';
 import { writeJsonAtomic } from '../../io/atomic.js';
 import { DedupPlanner, type ClusterLine } from './planner.js';
-import { Signer, compareKeys, decodeF32, encodeF32, orderKeyer, type EmbeddingLine, type OrderKey, type RunSignature, type TaskSignature } from './signature.js';
+import { compareKeys, decodeF32, encodeF32, orderKeyer, type EmbeddingLine, type OrderKey, type RunSignature, type TaskSignature } from './signature.js';
+import type { Signed } from './sign.js';
 import type { Embedder } from './semantic.js';
 
 /**
@@ -41,22 +42,21 @@ export interface MapResult {
   files: { path: string; bytes: number; sha256: string }[];
 }
 
+/** One run as the map sees it: where it came from, and its signatures (made where the record was parsed, src/stages/dedup/sign.ts). */
+export interface SignedRun {
+  record: Pick<PipelineRecord, 'id' | 'task_id' | 'source'>;
+  signed: Signed;
+}
+
 /**
  * The map: writes tasks.jsonl (one signature per task, from its first run), runs.jsonl (one per run, sorted by
  * global order key) and, with semantic dedup, embeddings.jsonl (one unit vector per task) into dir.
  */
-export async function writeMap(
-  dir: string,
-  records: AsyncIterable<PipelineRecord>,
-  cfg: DedupConfig,
-  inputFiles: readonly string[],
-  embedder: Embedder | null,
-): Promise<MapResult> {
+export async function writeMap(dir: string, runs: AsyncIterable<SignedRun>, cfg: DedupConfig, inputFiles: readonly string[], embedder: Embedder | null): Promise<MapResult> {
   await mkdir(dir, { recursive: true });
-  const signer = new Signer(cfg);
   const keyOf = orderKeyer(inputFiles);
   const tasks = await JsonlWriter.create(join(dir, TASKS_FILE));
-  const runs = await JsonlWriter.create(join(dir, RUNS_FILE));
+  const runsFile = await JsonlWriter.create(join(dir, RUNS_FILE));
   const embeddings = embedder ? await JsonlWriter.create(join(dir, EMBEDDINGS_FILE)) : null;
   const seen = new Set<string>();
   let last: OrderKey | null = null;
@@ -68,29 +68,29 @@ export async function writeMap(
     for (const [i, b] of batch.entries()) await embeddings.write({ task_id: b.task_id, v: encodeF32(got[i]!) } satisfies EmbeddingLine);
     batch = [];
   };
-  for await (const record of records) {
+  for await (const { record, signed } of runs) {
     const key = keyOf(record);
     if (last && compareKeys(last, key) > 0) sorted = false;
     last = key;
     if (!seen.has(record.task_id)) {
       seen.add(record.task_id);
-      await tasks.write(signer.task(record));
+      await tasks.write(signed.task);
       if (embedder) {
-        batch.push({ task_id: record.task_id, text: record.task.trim() });
+        batch.push({ task_id: record.task_id, text: signed.statement });
         if (batch.length >= cfg.semantic.batch_size) await flush();
       }
     }
-    await runs.write(signer.run(record, key));
+    await runsFile.write({ key, ...signed.run });
   }
   await flush();
   await tasks.close();
-  await runs.close();
+  await runsFile.close();
   if (embeddings) await embeddings.close();
   if (!sorted) await sortRuns(join(dir, RUNS_FILE));
   const names = [TASKS_FILE, RUNS_FILE, ...(embeddings ? [EMBEDDINGS_FILE] : [])];
   const files = [];
   for (const n of names) files.push(await fileEntry(dir, n));
-  return { runs: runs.records, tasks: tasks.records, embeddings: embeddings?.records ?? 0, files };
+  return { runs: runsFile.records, tasks: tasks.records, embeddings: embeddings?.records ?? 0, files };
 }
 
 /** Records out of input order (canonical records re-ingested from elsewhere): the shard's runs are sorted in memory. */

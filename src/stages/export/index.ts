@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SftRow, SCHEMA_VERSION, type OutputFile, type PipelineConfig, type PipelineRecord, type StageManifest } from '../../../schemas/index.js';
+import { SftRow, SCHEMA_VERSION, type OutputFile, type PipelineConfig, type PipelineRecord, type SegmentPolicy, type StageManifest } from '../../../schemas/index.js';
 import type { Stage } from '../../runner/stage.js';
 import { SFT_PARQUET_SCHEMA } from '../../io/parquet/sft-schema.js';
 import { PACKAGE_VERSION } from '../../runner/version.js';
@@ -63,7 +63,16 @@ export function policyCountsByName(counts: readonly PolicyCounts[]): Record<stri
   return Object.fromEntries(counts.map((c) => [c.policy, c]));
 }
 
-function tallyRow(t: ExportTally, record: PipelineRecord, row: SftRow): void {
+/** What the card's tally needs of a run besides its row (made where the run is parsed, with the row). */
+interface RowFacts {
+  harness: string;
+  model: string;
+  labeler: string;
+  agentTurns: number;
+  messagesCut: number;
+}
+
+function tallyRow(t: ExportTally, facts: RowFacts, row: SftRow): void {
   const assistant = row.messages.filter((m) => m.role === 'assistant');
   const trained = assistant.filter((m) => m.loss === true).length;
   const o = (t.byOutcome[row.outcome] ??= { rows: 0, assistantTurns: 0, trainedTurns: 0 });
@@ -72,18 +81,50 @@ function tallyRow(t: ExportTally, record: PipelineRecord, row: SftRow): void {
   o.trainedTurns += trained;
   t.rows++;
   const inc = (r: Record<string, number>, k: string) => (r[k] = (r[k] ?? 0) + 1);
-  inc(t.byHarness, record.source.harness);
-  inc(t.byModel, record.source.teacher_model ?? 'unknown');
-  const v = record.values;
-  inc(t.byLabeler, v ? `${v.labeler} (${v.model ?? 'no model'}, ${v.prompt_version ?? 'no prompt version'})` : 'none (not labelled)');
+  inc(t.byHarness, facts.harness);
+  inc(t.byModel, facts.model);
+  inc(t.byLabeler, facts.labeler);
   if (row.curve_shape) inc(t.shapes, row.curve_shape);
   if (row.outcome !== 'resolved') {
     t.failed.rows++;
-    t.failed.agentTurns += record.steps.length;
+    t.failed.agentTurns += facts.agentTurns;
     t.failed.trainedTurns += trained;
-    t.failed.messagesCut += record.messages.length - exportedMessageCount(record);
+    t.failed.messagesCut += facts.messagesCut;
   }
+}
 
+/** What one dataset (policy) makes of a run: a row with its facts, or why it is left out. */
+export type DatasetRow = { drop: { reason: string; message: string } } | { row: SftRow; facts: RowFacts; after: { messages: number; chars: number } };
+
+/**
+ * The record function 'export.rows': one run's row in each policy's dataset (validated), or why not. Run
+ * where the record is parsed, in the worker pool; the rows come back to be written in input order.
+ */
+export function exportRows(record: PipelineRecord, input: { policies: readonly SegmentPolicy[] }): DatasetRow[] {
+  return input.policies.map((policy, k): DatasetRow => {
+    const outcome = policyOutcome(record, policy, k);
+    if (outcome.drop) return { drop: outcome.drop };
+    const rec: PipelineRecord = record.policies ? { ...record, segment: outcome.segment } : record;
+    const problem = unexportable(rec);
+    if (problem) return { drop: problem };
+    const row = SftRow.safeParse(toSftRow(rec));
+    if (!row.success) {
+      const i = row.error.issues[0];
+      return { drop: { reason: 'invalid-sft-row', message: `Record ${record.id} cannot be exported: ${i?.path.join('.')}: ${i?.message}.` } };
+    }
+    if (!row.data.messages.some((m) => m.loss === true)) {
+      return { drop: { reason: 'no-trained-turn', message: `Run ${record.id} (task ${record.task_id}) has no trained assistant turn left to export.` } };
+    }
+    const v = rec.values;
+    const facts: RowFacts = {
+      harness: rec.source.harness,
+      model: rec.source.teacher_model ?? 'unknown',
+      labeler: v ? `${v.labeler} (${v.model ?? 'no model'}, ${v.prompt_version ?? 'no prompt version'})` : 'none (not labelled)',
+      agentTurns: rec.steps.length,
+      messagesCut: rec.messages.length - exportedMessageCount(rec),
+    };
+    return { row: row.data, facts, after: afterSubmit(rec) };
+  });
 }
 
 export const exportStage: Stage = {
@@ -106,44 +147,29 @@ export const exportStage: Stage = {
     const datasets = await openDatasets(ctx.dir, ctx.config.segment.policies, cfg, pool.threads > 0 ? encodingIn(pool) : undefined);
     const primary = datasets[0]!;
     /** A run left out of dataset k: a reject of the stage for the first dataset (records in = rows + rejects), a count for the others. */
-    const leaveOut = async (d: Dataset, record: PipelineRecord, reason: string, message: string) => {
+    const leaveOut = async (d: Dataset, record: Pick<PipelineRecord, 'id' | 'task_id' | 'source'>, reason: string, message: string) => {
       d.dropped[reason] = (d.dropped[reason] ?? 0) + 1;
       if (d !== primary) return;
       await ctx.reject({ reason, message, id: record.id, task_id: record.task_id, file: record.source.file, record: record.source.record });
     };
-    for await (const record of ctx.records()) {
+    // Rows are made (and validated) where each run is parsed, in the worker pool; this thread writes them in order.
+    const made = ctx.mapRecords({ fields: ['id', 'task_id', 'source'], task: 'export.rows', input: () => ({ policies: ctx.config.segment.policies }) });
+    for await (const { record, result } of made) {
       for (const [k, d] of datasets.entries()) {
-        const outcome = policyOutcome(record, d.policy, k);
-        if (outcome.drop) {
-          await leaveOut(d, record, outcome.drop.reason, outcome.drop.message);
+        const r = result[k]!;
+        if ('drop' in r) {
+          await leaveOut(d, record, r.drop.reason, r.drop.message);
           continue;
         }
-        const rec: PipelineRecord = record.policies ? { ...record, segment: outcome.segment } : record;
-        const problem = unexportable(rec);
-        if (problem) {
-          await leaveOut(d, record, problem.reason, problem.message);
-          continue;
-        }
-        const row = SftRow.safeParse(toSftRow(rec));
-        if (!row.success) {
-          const i = row.error.issues[0];
-          await leaveOut(d, record, 'invalid-sft-row', `Record ${record.id} cannot be exported: ${i?.path.join('.')}: ${i?.message}.`);
-          continue;
-        }
-        if (!row.data.messages.some((m) => m.loss === true)) {
-          await leaveOut(d, record, 'no-trained-turn', `Run ${record.id} (task ${record.task_id}) has no trained assistant turn left to export.`);
-          continue;
-        }
-        if (d === primary) ctx.count('rows_by_outcome', row.data.outcome);
-        tallyRow(d.tally, rec, row.data);
-        d.weightedTurns += row.data.messages.filter((m) => m.loss === true && typeof m.weight === 'number').length;
-        const after = afterSubmit(rec);
-        if (after.messages) {
+        if (d === primary) ctx.count('rows_by_outcome', r.row.outcome);
+        tallyRow(d.tally, r.facts, r.row);
+        d.weightedTurns += r.row.messages.filter((m) => m.loss === true && typeof m.weight === 'number').length;
+        if (r.after.messages) {
           d.afterSubmit.rows++;
-          d.afterSubmit.messages += after.messages;
-          d.afterSubmit.chars += after.chars;
+          d.afterSubmit.messages += r.after.messages;
+          d.afterSubmit.chars += r.after.chars;
         }
-        await d.shards.write(rec.task_id, row.data, approxRowBytes(row.data));
+        await d.shards.write(record.task_id, r.row, approxRowBytes(r.row));
       }
     }
     const shardsOf = new Map<Dataset, OutputFile[]>();

@@ -1,10 +1,8 @@
 import { Buffer } from 'node:buffer';
 import type { LengthConfig } from '../../../schemas/config/filter.js';
-import type { TokenizerConfig } from '../../../schemas/config/tokenizer.js';
 import type { Message, PipelineRecord } from '../../../schemas/index.js';
-import { countMessageTokens, loadTokenCounter, PER_MESSAGE_OVERHEAD, type TokenCounter } from '../../core/tokenizer.js';
+import { countMessageTokens, PER_MESSAGE_OVERHEAD, type TokenCounter } from '../../core/tokenizer.js';
 import { trainingMessageCount } from '../../core/training-text.js';
-import type { TaskPool } from '../../workers/pool.js';
 import { observationText, type FilterRule, type Verdict } from './rule.js';
 
 /**
@@ -97,13 +95,19 @@ export function lengthQuestion(cfg: LengthConfig, record: PipelineRecord): { ver
  * each message counted, in order (`complete`: every message was). None of it depends on the limits, so a
  * rerun with other limits decides from it whenever it covers the question.
  */
-/** Bump when what is counted changes (texts, overhead): older counts are then not used. */
-export const LENGTH_COUNTS_VERSION = '1';
+/** Bump when what is counted changes (texts, overhead, key): older counts are then not used. */
+// 2: keyed by record id alone, the training text's message count kept in the entry (n).
+export const LENGTH_COUNTS_VERSION = '2';
 
 export interface LengthCounts {
   o: [step: number, tokens: number][];
   m: number[];
   complete: boolean;
+}
+
+/** What the store keeps per record id: the counts, for the training text of n messages. */
+export interface StoredCounts extends LengthCounts {
+  n: number;
 }
 
 /** Counts what the question asks, in the rule's order, stopping at the first limit passed. Runs in a worker or inline. */
@@ -162,11 +166,6 @@ function mergeCounts(old: LengthCounts | undefined, add: LengthCounts): LengthCo
   return { o: [...o].sort((a, b) => a[0] - b[0]), m: m.m, complete: m.complete };
 }
 
-/** The worker task: the tokenizer is loaded once per thread (loadTokenCounter caches it). */
-export async function answerLengthTask(input: { tokenizer: TokenizerConfig; question: LengthQuestion }): Promise<{ answer: LengthAnswer; counts: LengthCounts }> {
-  return countLength(await loadTokenCounter(input.tokenizer), input.question);
-}
-
 /** Where the rule keeps its counts between runs (the frame's MeasurementStore, or anything alike). */
 export interface CountStore {
   get(key: string): unknown;
@@ -190,27 +189,8 @@ function verdictOf(cfg: LengthConfig, counterName: string, a: LengthAnswer): Ver
   };
 }
 
-/**
- * With a pool of threads, `checkAsync` counts in a worker (the rule's only costly part); `check` counts
- * here. Both ask the same question and answer it with the same function, so the verdicts are the same.
- */
-export function lengthRule(
-  cfg: LengthConfig,
-  counter: TokenCounter,
-  workers?: { pool: TaskPool; tokenizer: TokenizerConfig },
-  store?: CountStore,
-): FilterRule {
-  /** Counts already made for this record (same id, same training text), or the counting, kept. */
-  const decide = async (record: PipelineRecord, q: LengthQuestion, count: () => Promise<{ answer: LengthAnswer; counts: LengthCounts }> | { answer: LengthAnswer; counts: LengthCounts }) => {
-    const key = `${record.id}:${trainingMessageCount(record)}`;
-    const old = store?.get(key) as LengthCounts | undefined;
-    const known = old ? answerFromCounts(q, old) : undefined;
-    if (known !== undefined) return verdictOf(cfg, counter.name, known);
-    const { answer, counts } = await count();
-    store?.set(key, mergeCounts(old, counts));
-    return verdictOf(cfg, counter.name, answer);
-  };
-  const useWorkers = workers && workers.pool.threads > 0;
+/** The length rule; with a store, counts made before for the same record (and training text) are used instead of counting. */
+export function lengthRule(cfg: LengthConfig, counter: TokenCounter, store?: CountStore): FilterRule {
   return {
     name: 'length',
     applyTo: cfg.apply_to,
@@ -220,23 +200,14 @@ export function lengthRule(
       if (!asked.question) return null;
       const q = asked.question;
       if (!store) return verdictOf(cfg, counter.name, answerLength(counter, q));
-      // Synchronous path: the same decision as decide(), without awaiting.
-      const key = `${record.id}:${trainingMessageCount(record)}`;
-      const old = store.get(key) as LengthCounts | undefined;
+      const n = trainingMessageCount(record);
+      const stored = store.get(record.id) as StoredCounts | undefined;
+      const old = stored && stored.n === n ? stored : undefined;
       const known = old ? answerFromCounts(q, old) : undefined;
       if (known !== undefined) return verdictOf(cfg, counter.name, known);
       const { answer, counts } = countLength(counter, q);
-      store.set(key, mergeCounts(old, counts));
+      store.set(record.id, { ...mergeCounts(old, counts), n });
       return verdictOf(cfg, counter.name, answer);
     },
-    checkAsync: useWorkers
-      ? async (record) => {
-          const asked = lengthQuestion(cfg, record);
-          if ('verdict' in asked) return asked.verdict;
-          if (!asked.question) return null;
-          const q = asked.question;
-          return decide(record, q, () => workers.pool.run('filter.length', { tokenizer: workers.tokenizer, question: q }) as Promise<{ answer: LengthAnswer; counts: LengthCounts }>);
-        }
-      : undefined,
   };
 }

@@ -16,8 +16,6 @@ export interface FilterRule {
   readonly applyTo: ApplyTo;
   /** null keeps the record. */
   check(record: PipelineRecord): Verdict | null;
-  /** The same verdict as check, with the costly part in a worker thread (only when a pool has threads). */
-  checkAsync?: (record: PipelineRecord) => Promise<Verdict | null>;
 }
 
 /** "Failed" means not known to be resolved: an unlabelled run gets no benefit of the doubt. */

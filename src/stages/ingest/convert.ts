@@ -10,6 +10,9 @@ import { Partition } from '../../shard/partition.js';
 import { assemble, type LabelOrigin } from './assemble.js';
 import { jsonParseFailure, readJsonFile } from './files.js';
 import type { Where } from './notes.js';
+import type { Wanted } from '../../runner/channel.js';
+import type { Fused } from '../../runner/held.js';
+import { runChain } from '../../workers/record-task.js';
 
 /**
  * One input record's way from bytes to a canonical line: parse, repair text, pick the reader, convert,
@@ -25,6 +28,8 @@ export interface RecordTask {
   /** The model the run's folder names (metadata.yaml, SWE-agent run name), for readers whose records do not say. */
   runModel: string | null;
   settings: IngestSettings;
+  /** What the next stages run per record (ctx.fusedWork()): run here on the record made, answers handed over. */
+  then?: readonly Wanted[];
 }
 
 export interface IngestSettings {
@@ -55,6 +60,7 @@ export type RecordResult = Repairs &
         kind: 'emit';
         line: string;
         record: PipelineRecord | null;
+        id: string;
         taskId: string;
         harness: string;
         format: string;
@@ -63,6 +69,7 @@ export type RecordResult = Repairs &
         conflict: boolean;
         patchJoined: boolean;
         redactions: Record<string, number>;
+        fused?: Fused[];
       }
   );
 
@@ -198,6 +205,36 @@ async function convertValue(raw: unknown, task: RecordTask, invalidUtf8: number)
   }
 }
 
+/**
+ * The next stages' per-record functions on the record as they will read it, its line parsed: the object made
+ * here is that record when JSON carries all of it (no -0, undefined field or non-finite number, which the
+ * line would not hold), and is then used as it is; otherwise the line is parsed.
+ */
+async function runFused(record: Trajectory, line: string, then: readonly Wanted[]): Promise<Fused[]> {
+  return runChain((jsonFaithful(record) ? record : JSON.parse(line)) as PipelineRecord, undefined, then);
+}
+
+/** Whether JSON.parse(JSON.stringify(value)) gives the same value (iterative: depth was capped at ingest). */
+export function jsonFaithful(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length) {
+    const v = stack.pop();
+    if (v === null || typeof v === 'string' || typeof v === 'boolean') continue;
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v) || Object.is(v, -0)) return false;
+      continue;
+    }
+    if (typeof v !== 'object') return false; // undefined, functions, bigints, symbols
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) stack.push(v[i]);
+      continue;
+    }
+    if (Object.getPrototypeOf(v) !== Object.prototype) return false;
+    for (const k in v) stack.push((v as Record<string, unknown>)[k]);
+  }
+  return true;
+}
+
 /** Redacts a valid trajectory and serialises it; in reject mode a run holding a secret is not serialised at all. */
 async function finish(t: Trajectory, task: RecordTask, repairs: Repairs, joined: { origin: LabelOrigin; conflict: boolean; patchJoined: boolean }): Promise<RecordResult> {
   const r = task.settings.ingest.redact;
@@ -214,10 +251,13 @@ async function finish(t: Trajectory, task: RecordTask, repairs: Repairs, joined:
   }
   // A valid Trajectory is a valid PipelineRecord (it has none of the fields later stages add), and zod
   // changes nothing of a valid value, so this line is what the frame's own validation would write.
+  const line = JSON.stringify(clean);
   return {
     kind: 'emit',
-    line: JSON.stringify(clean),
+    line,
+    ...(task.then?.length ? { fused: await runFused(clean, line, task.then) } : {}),
     record: task.settings.wantRecord ? (clean as PipelineRecord) : null,
+    id: clean.id,
     taskId: clean.task_id,
     harness: clean.source.harness,
     format: clean.source.format,

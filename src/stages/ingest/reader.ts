@@ -192,7 +192,9 @@ export class IngestReader {
       ingest: { format, max_depth, max_json_bytes, dataset, redact },
       labels,
       partition: p ? { index: p.index, count: p.count, buckets: p.buckets } : null,
-      wantRecord: this.ctx.handsOn,
+      // The next stages work on each record's text in the pool (ctx.mapRecords), or parse it themselves when
+      // they need the object: sending the object back as well would be cloned here for nothing.
+      wantRecord: false,
     };
   }
 
@@ -264,7 +266,11 @@ export class IngestReader {
       async (item) => {
         if (item.kind === 'known') return { item, result: null };
         const transfer = 'bytes' in item.task.source ? [item.task.source.bytes.buffer as ArrayBuffer] : undefined;
-        return { item, result: await pool.run('ingest.record', item.task, transfer) };
+        // The stages after ingest that work per record in the pool (filter, dedup's map) get their answers
+        // made here, on the record just made: it is parsed once for all of them.
+        const then = this.ctx.fusedWork();
+        const task = then.length ? { ...item.task, then } : item.task;
+        return { item, result: await pool.run('ingest.record', task, transfer) };
       },
       { window: Math.max(1, pool.window), name: (item) => `ingest: ${item.kind === 'known' ? item.where.label : item.task.where.label}` },
     );
@@ -305,7 +311,7 @@ export class IngestReader {
         if (r.conflict) this.labelConflicts++;
         if (r.patchJoined) this.patchesJoined++;
         this.countEmitted(r.harness, r.format, r.resolved, r.origin);
-        await this.ctx.emitSerialized({ line: r.line, record: r.record, task_id: r.taskId });
+        await this.ctx.emitSerialized({ line: r.line, record: r.record, task_id: r.taskId, id: r.id, ...(r.fused ? { fused: r.fused } : {}) });
     }
   }
 

@@ -11,6 +11,10 @@ import { runBatchPhase } from './batch-phase.js';
 import type { AnswerSource } from '../../teacher/requester.js';
 import { LabelQuality, chosenForCalibration, compareTeachers, samplesRankCorrelation } from './quality.js';
 import { resolveCacheDir, setUpSecondTeacher, setUpTeacher, type TeacherSetup } from './teacher.js';
+import { calibrates, labelsUnknownOutcome, wantsCurve, wantsVerdicts } from './choice.js';
+import { offlineValues, type OfflineItem } from './offline.js';
+
+export { wantsVerdicts } from './choice.js';
 
 /**
  * What the labels depend on. The endpoint, the key's variable, the cache folder and the limits (speed,
@@ -34,36 +38,14 @@ export function labelConfigSlice(config: PipelineConfig): unknown {
   return { enabled: true, labeler: 'teacher', teacher: { ...teacher, tokenizer: teacher.tokenizer ?? config.tokenizer }, ...extra };
 }
 
-/** The step-rejection policy trains from per-step verdicts, so label asks for them (segment.policies). */
-export function wantsVerdicts(config: PipelineConfig): boolean {
-  return config.segment.policies.includes('step-rejection');
+/** What label does with one run, and the run (whole, or the fields it reads of one labelled in the pool). */
+interface Item extends OfflineItem {
+  record: RunFields;
 }
 
-/** A resolved run labelled too, to see its final value against the known outcome (label.calibration). */
-function calibrates(record: PipelineRecord, config: PipelineConfig): boolean {
-  return record.outcome.resolved === true && chosenForCalibration(record.id, config.label.calibration.resolved_share);
-}
+type RunFields = Pick<PipelineRecord, 'id' | 'task_id' | 'source' | 'outcome'>;
 
-/** Segment cuts unknown-outcome runs like failed ones only with a curve, so label must give them one. */
-function labelsUnknownOutcome(config: PipelineConfig): boolean {
-  return config.segment.unknown_outcome === 'as-failed';
-}
-
-/** Whether a run gets a value curve: failed runs, and unknown-outcome runs when segment will cut them. */
-function wantsCurve(record: PipelineRecord, config: PipelineConfig): boolean {
-  return record.outcome.resolved === false || (record.outcome.resolved === null && labelsUnknownOutcome(config));
-}
-
-interface Item {
-  record: PipelineRecord;
-  /** null: passed through unlabelled (resolved, or no outcome label). */
-  result: LabelResult | null;
-  passReason?: 'resolved' | 'no-outcome-label' | 'label-disabled';
-  /** A resolved run's values for calibration only (passed on unlabelled), or why it has none. */
-  calibration?: { values: number[] } | { rejected: string };
-}
-
-function where(r: PipelineRecord): string {
+function where(r: RunFields): string {
   return `run ${r.id} (${r.source.file} record ${r.source.record})`;
 }
 
@@ -90,12 +72,24 @@ async function runLabel(ctx: StageContext): Promise<void> {
   const verdicts = wantsVerdicts(ctx.config);
   const quality = new LabelQuality();
 
+  if (!teacher && !second) {
+    // Offline: each run is labelled where it is parsed, in the worker pool; this thread counts and passes it on.
+    const input = { config: { label: ctx.config.label, segment: ctx.config.segment } };
+    for await (const { record, result } of ctx.mapRecords({ fields: ['id', 'task_id', 'source', 'outcome'], task: 'label.offline', input: () => input })) {
+      await output(ctx, { record, ...result }, quality);
+    }
+    ctx.setStat('labeler', cfg.enabled ? 'heuristic' : 'disabled');
+    ctx.setStat('prompt_version', cfg.enabled ? HEURISTIC_VERSION : null);
+    if (cfg.enabled) ctx.setStat('quality', quality.toJSON());
+    return;
+  }
+
   /** The first teacher's values (and verdicts) of one run, or the heuristic's; anomalies and agreement added. */
   const valuesOf = async (record: PipelineRecord, withVerdicts: boolean, source: AnswerSource | undefined): Promise<LabelResult> => {
     let prepared: PreparedRun | null = null;
     let result: LabelResult;
     if (!teacher) {
-      result = { kind: 'labelled', values: heuristicValues(record, { verdicts: withVerdicts }) };
+      result = offlineValues(record, withVerdicts);
     } else {
       const p = teacher.labeler.prepare(record, { verdicts: withVerdicts });
       if ('tooLong' in p) {
@@ -111,6 +105,12 @@ async function runLabel(ctx: StageContext): Promise<void> {
     }
     if (result.kind !== 'labelled') return result;
     const v = result.values;
+    if (!prepared) {
+      // The heuristic's values carry their flags already (offlineValues); a second teacher may still compare.
+      if (!second || record.outcome.resolved === true) return result;
+      const agreement = await agreementOf(record, v.values, null);
+      return { kind: 'labelled', values: { ...v, agreement, flags: agreement.values ? v.flags : [...v.flags, 'second-teacher-no-answer'] } };
+    }
     const extra: Partial<StepValues> = {};
     if (v.samples) extra.samples_rank_correlation = samplesRankCorrelation(v.samples);
     if (second && record.outcome.resolved !== true) extra.agreement = await agreementOf(record, v.values, prepared);
@@ -190,7 +190,7 @@ async function output(ctx: StageContext, item: Item, quality: LabelQuality): Pro
     } else if (item.calibration) {
       ctx.count('calibration', item.calibration.rejected);
     }
-    await ctx.emit({ ...record, values: null });
+    await ctx.emit({ ...record, ...(item.then ?? { values: null }) });
     return;
   }
   if (result.kind === 'rejected') {
@@ -210,7 +210,8 @@ async function output(ctx: StageContext, item: Item, quality: LabelQuality): Pro
   ctx.count('labelled_by_outcome', record.outcome.resolved === null ? 'unknown' : 'failed');
   for (const flag of result.values.flags) ctx.count('flags', flag);
   quality.add(record, result.values);
-  await ctx.emit({ ...record, values: result.values });
+  // The same object the per-record function said it adds (its answers for the next stages then stand).
+  await ctx.emit({ ...record, ...(item.then ?? { values: result.values }) });
 }
 
 /** Prints what labelling would send and cost, then stops before the first request. */

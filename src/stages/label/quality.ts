@@ -71,7 +71,7 @@ export class LabelQuality {
   private readonly finals: Record<'failed' | 'resolved' | 'unknown', number[]> = { failed: [], resolved: [], unknown: [] };
 
   /** A run labelled for training (failed, or unknown as failed). */
-  add(record: PipelineRecord, v: StepValues): void {
+  add(record: Pick<PipelineRecord, 'outcome'>, v: StepValues): void {
     if (v.samples && v.samples.length > 1) {
       this.sampleRuns.runs++;
       if (v.flags.includes('samples-disagree')) this.sampleRuns.disagree++;

@@ -2,6 +2,23 @@ import { CurveShape, type PolicyOutcome, type SegmentPolicy } from '../../../sch
 import type { Stage } from '../../runner/stage.js';
 import type { SegmentDecision } from './decide.js';
 import { decidePolicy } from './policies/index.js';
+import type { PipelineRecord, Segment, SegmentConfig } from '../../../schemas/index.js';
+
+/**
+ * The record function 'segment.decide': every policy's decision on one run, its number of agent turns, and
+ * what segment adds when it passes the run on (null: it rejects it, no policy trains any of it).
+ */
+export function segmentRecord(
+  record: PipelineRecord,
+  input: { segment: SegmentConfig },
+): { decisions: SegmentDecision[]; steps: number; then: { segment: Segment | null; policies?: PolicyOutcome[] } | null } {
+  const cfg = input.segment;
+  const decisions = cfg.policies.map((p) => decidePolicy(p, record, cfg));
+  const d = decisions[0]!;
+  const policies = cfg.policies.length > 1 ? { policies: decisions.map((x, i) => toOutcome(cfg.policies[i]!, x)) } : {};
+  const rejected = decisions.every((x) => x.kind === 'drop') && d.kind === 'drop';
+  return { decisions, steps: record.steps.length, then: rejected ? null : { segment: d.kind === 'drop' ? null : d.segment, ...policies } };
+}
 
 /** What one policy did over the stage: runs it trains (by outcome), turns it trains, runs it drops (by reason). */
 interface PolicyTally {
@@ -46,8 +63,10 @@ export const segmentStage: Stage = {
     let failedAgentTurns = 0;
     let recoveredTurns = 0;
     const tallies = cfg.policies.map((): PolicyTally => ({ runs_by_outcome: {}, trained_turns: 0, weighted_turns: 0, dropped: {} }));
-    for await (const record of ctx.records()) {
-      const decisions = cfg.policies.map((p) => decidePolicy(p, record, cfg));
+    // Each run's decisions are made where it is parsed, in the worker pool (segmentRecord); this thread tallies.
+    const decided = ctx.mapRecords({ fields: ['id', 'task_id', 'source', 'outcome'], task: 'segment.decide', input: () => ({ segment: cfg }) });
+    for await (const { record, result } of decided) {
+      const { decisions, steps, then } = result;
       decisions.forEach((x, i) => tallyPolicy(tallies[i]!, x));
       const d = decisions[0]!;
       const shape = decisions.find((x) => x.shape)?.shape ?? null;
@@ -66,22 +85,21 @@ export const segmentStage: Stage = {
         });
         continue;
       }
-      const policies = cfg.policies.length > 1 ? { policies: decisions.map((x, i) => toOutcome(cfg.policies[i]!, x)) } : {};
       if (d.kind === 'drop') {
         // The first policy trains nothing of it, another does: export leaves it out of the first dataset only.
-        await ctx.emit({ ...record, segment: null, ...policies });
+        await ctx.emit({ ...record, ...then! });
         continue;
       }
       ctx.count('runs_by_outcome', d.outcome);
       ctx.count('trained_turns_by_outcome', d.outcome, d.segment.trained_steps.length);
       if (d.outcome !== 'resolved') {
-        failedAgentTurns += record.steps.length;
+        failedAgentTurns += steps;
         recoveredTurns += d.segment.trained_steps.length;
         if (d.noClearMistake) ctx.count('failed_runs', 'no_clear_mistake');
         if (d.suspicious) ctx.count('failed_runs', 'suspicious_curve_kept');
         if (d.segment.critical_step !== null) ctx.count('failed_runs', 'with_critical_mistake');
       }
-      await ctx.emit({ ...record, segment: d.segment, ...policies });
+      await ctx.emit({ ...record, ...then! });
     }
     // Shapes count every labelled curve, kept or dropped: the question is whether the teacher's curves are inverted Us.
     ctx.setStat('curve_shapes', Object.fromEntries(CurveShape.options.map((k) => [k, shapes[k] ?? 0])));
