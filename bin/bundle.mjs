@@ -2,7 +2,7 @@
 //
 // A stamp of the sources (paths, sizes, mtimes and ctimes of every file under src/, schemas/ and bin/,
 // plus package.json, tsconfig.json and esbuild's package.json) names a folder <bundle dir>/<stamp>/ holding
-// cli.mjs (src/cli/main.ts) and worker.mjs (src/workers/tasks.ts's runTask as the default export), built
+// cli.mjs (src/cli/main.ts) and worker.mjs (src/workers/tasks.ts's runWorkerTask as the default export), built
 // by esbuild with every package left external. A changed source gives a new stamp and a new build, so the
 // bundle is never stale. Builds go to a temporary folder renamed into place: processes starting at once
 // may each build, the first rename wins and the others use its folder.
@@ -83,7 +83,7 @@ export async function buildBundle(root, out) {
           setup(b) {
             b.onResolve({ filter: /^trajpipe:worker-entry$/ }, (a) => ({ path: a.path, namespace: 'trajpipe' }));
             b.onLoad({ filter: /.*/, namespace: 'trajpipe' }, () => ({
-              contents: "export { runTask as default } from './src/workers/tasks.ts';\n",
+              contents: "export { runWorkerTask as default } from './src/workers/tasks.ts';\n",
               resolveDir: root,
               loader: 'ts',
             }));

@@ -277,7 +277,7 @@ export class RunningStage implements StageContext {
     return this.downstream !== null;
   }
 
-  async emitSerialized({ line, record, id, fused }: { line: string; record: PipelineRecord | null; task_id: string; id: string; fused?: readonly Fused[] }): Promise<void> {
+  async emitSerialized({ line, record, id, fused }: { line: string | Uint8Array; record: PipelineRecord | null; task_id: string; id: string; fused?: readonly Fused[] }): Promise<void> {
     await this.emitWhole(line, record, id, fused);
   }
 
@@ -286,7 +286,7 @@ export class RunningStage implements StageContext {
   }
 
   /** A record written whole: this line becomes its body for the stages after this one. */
-  private async emitWhole(line: string, record: PipelineRecord | null, id: string, fused?: readonly Fused[]): Promise<void> {
+  private async emitWhole(line: string | Uint8Array, record: PipelineRecord | null, id: string, fused?: readonly Fused[]): Promise<void> {
     const at = await this.parts.writeLine(line);
     this.recordsOut++;
     this.tick();

@@ -18,8 +18,8 @@ export interface Held {
   baseKeys: readonly string[] | null;
   /** Fields beyond the body, in order, each as its JSON text. */
   extras: readonly (readonly [string, string])[];
-  /** The body's line, as text. */
-  body: string | null;
+  /** The body's line, as text or as its UTF-8 bytes (decoded only if a stage needs it here). */
+  body: string | Uint8Array | null;
   /** The whole record. */
   record: PipelineRecord | null;
   /** Answers of the next stages' per-record functions, made where the record was made (src/workers/record-task.ts). */
@@ -29,8 +29,9 @@ export interface Held {
 /** The whole record as JSON text: the body with the added fields before its closing brace. */
 export function wholeText(h: Held): string | null {
   if (h.body === null) return null;
-  if (h.extras.length === 0) return h.body;
-  return h.body.slice(0, h.body.lastIndexOf('}')) + extrasTail(h.extras) + '}';
+  const body = typeof h.body === 'string' ? h.body : Buffer.from(h.body.buffer, h.body.byteOffset, h.body.byteLength).toString('utf8');
+  if (h.extras.length === 0) return body;
+  return body.slice(0, body.lastIndexOf('}')) + extrasTail(h.extras) + '}';
 }
 
 export function extrasTail(extras: Held['extras']): string {

@@ -61,7 +61,7 @@ export interface StageContext {
    * thread): `line` is its JSON.stringify. `record` may be null when `handsOn` is false (nobody reads the
    * object); `task_id` is the record's.
    */
-  emitSerialized(serialized: { line: string; record: PipelineRecord | null; task_id: string; id: string; fused?: readonly Fused[] }): Promise<void>;
+  emitSerialized(serialized: { line: string | Uint8Array; record: PipelineRecord | null; task_id: string; id: string; fused?: readonly Fused[] }): Promise<void>;
   /**
    * The per-record functions the stages after this one run (ctx.mapRecords), in order, as far as they have
    * said: a stage that makes records in the worker pool runs them there on each record it emits and hands

@@ -1,7 +1,9 @@
+import Tinypool from 'tinypool';
 import { encodeGroup } from '../io/parquet/encode-group.js';
 import { convertRecord } from '../stages/ingest/convert.js';
 import { statementSignatures } from './minhash.js';
 import { recordTask } from './record-task.js';
+import { transfersOf } from './transfer.js';
 
 /**
  * Every task a worker thread can run, by name. Inputs and outputs are strings, numbers and byte arrays
@@ -25,4 +27,13 @@ export function runTask<N extends TaskName>(task: { name: N; input: TaskInput<N>
   const fn = TASKS[task.name] as ((input: TaskInput<N>) => TaskOutput<N> | Promise<TaskOutput<N>>) | undefined;
   if (!fn) throw new Error(`unknown worker task "${String(task.name)}"`);
   return fn(task.input);
+}
+
+/** The worker threads' entry (src/workers/entry.mjs, the bundle's worker.mjs): runTask, with transfers. */
+export async function runWorkerTask<N extends TaskName>(task: { name: N; input: TaskInput<N> }): Promise<unknown> {
+  const out = await runTask(task);
+  const buffers = out && typeof out === 'object' ? transfersOf(out) : undefined;
+  if (!buffers?.length) return out;
+  // tinypool's protocol for a result moved, not copied: the value and its transfer list under its symbols.
+  return Tinypool.move({ [Symbol.for('Tinypool.transferable')]: buffers, [Symbol.for('Tinypool.valueOf')]: out } as never);
 }

@@ -13,6 +13,7 @@ import type { Where } from './notes.js';
 import type { Wanted } from '../../runner/channel.js';
 import type { Fused } from '../../runner/held.js';
 import { runChain } from '../../workers/record-task.js';
+import { withTransfer } from '../../workers/transfer.js';
 
 /**
  * One input record's way from bytes to a canonical line: parse, repair text, pick the reader, convert,
@@ -58,7 +59,8 @@ export type RecordResult = Repairs &
     | { kind: 'secrets'; record: { task_id: string; file: string; record: number }; counts: Record<string, number> }
     | {
         kind: 'emit';
-        line: string;
+        /** The canonical line, UTF-8 (moved, not copied, from a worker; written as it is). */
+        bytes: Uint8Array;
         record: PipelineRecord | null;
         id: string;
         taskId: string;
@@ -252,9 +254,10 @@ async function finish(t: Trajectory, task: RecordTask, repairs: Repairs, joined:
   // A valid Trajectory is a valid PipelineRecord (it has none of the fields later stages add), and zod
   // changes nothing of a valid value, so this line is what the frame's own validation would write.
   const line = JSON.stringify(clean);
-  return {
+  const bytes = UTF8.encode(line);
+  return withTransfer({
     kind: 'emit',
-    line,
+    bytes,
     ...(task.then?.length ? { fused: await runFused(clean, line, task.then) } : {}),
     record: task.settings.wantRecord ? (clean as PipelineRecord) : null,
     id: clean.id,
@@ -265,5 +268,7 @@ async function finish(t: Trajectory, task: RecordTask, repairs: Repairs, joined:
     ...joined,
     redactions: counts,
     ...repairs,
-  };
+  } satisfies RecordResult, [bytes.buffer as ArrayBuffer]);
 }
+
+const UTF8 = new TextEncoder();

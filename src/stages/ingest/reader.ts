@@ -311,7 +311,7 @@ export class IngestReader {
         if (r.conflict) this.labelConflicts++;
         if (r.patchJoined) this.patchesJoined++;
         this.countEmitted(r.harness, r.format, r.resolved, r.origin);
-        await this.ctx.emitSerialized({ line: r.line, record: r.record, task_id: r.taskId, id: r.id, ...(r.fused ? { fused: r.fused } : {}) });
+        await this.ctx.emitSerialized({ line: r.bytes, record: r.record, task_id: r.taskId, id: r.id, ...(r.fused ? { fused: r.fused } : {}) });
     }
   }
 
