@@ -17,6 +17,8 @@ const DIRECTIVE = /\b(rate|score|grade|mark|label|output|answer|return|give|assi
 const EVERY_STEP = /\b(rate|score|grade|mark|give|assign|output)\b[^\n]{0,60}?\b(every|each|all)\s+(the\s+)?steps?\b/i;
 const OVERRIDE = /\bignore\s+(all\s+|any\s+|the\s+)?(previous\s+|prior\s+|above\s+|earlier\s+)?(instructions|outcome|rules|guidelines)\b|\bnew\s+instructions\s*:|\bSYSTEM\s*:\s*(ignore|rate|score|output|answer|return)\b/i;
 const PLANTED_JSON = /\{\s*"(values|verdicts)"\s*:/;
+/** A word every one of the four above needs (OVERRIDE: ignore, instructions or system; EVERY_STEP: step; PLANTED_JSON: the key). */
+const MAYBE = /evaluator|grader|reviewer|judge|label|teacher|scorer|assessor|rater|annotator|ignore|instructions|system|steps?\b|"values"|"verdicts"/i;
 const DIRECTIONAL = /\b(higher|increas\w*|ris\w*|better|improv\w*)\b/i;
 const PERFECT = /\b(perfect|flawless|success(ful)?|correct)\b/i;
 
@@ -35,10 +37,11 @@ export function isPlantedLine(line: string): boolean {
 
 /** The first instruction planted in the run's text (task, observations, agent messages), or null. */
 export function findPlantedInstruction(record: Pick<PipelineRecord, 'task' | 'messages' | 'steps'>): PlantedInstruction | null {
-  // A planted line matches one of these four on its own, so a text none of them matches holds none: most
-  // texts are cleared by four scans instead of being split into lines (the same answer, several times faster).
+  // A planted line matches one of these four on its own, and each needs one of MAYBE's words: a text without
+  // any is cleared by one scan instead of being split into lines (the same answer, several times faster).
   const inText = (text: string | null | undefined) => {
-    if (!text || !(OVERRIDE.test(text) || PLANTED_JSON.test(text) || EVERY_STEP.test(text) || GRADER.test(text))) return null;
+    if (!text || !MAYBE.test(text)) return null;
+    if (!(OVERRIDE.test(text) || PLANTED_JSON.test(text) || EVERY_STEP.test(text) || GRADER.test(text))) return null;
     return text.split('\n').find(isPlantedLine) ?? null;
   };
   const inTask = inText(record.task);
