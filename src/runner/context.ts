@@ -3,7 +3,7 @@ import { PipelineRecord, type OutputFile, type PipelineConfig, type StageManifes
 import { JsonlWriter } from '../io/jsonl.js';
 import { RecordResolver, stageRecords, type StageLine } from './records.js';
 import { refLine } from './refs.js';
-import { bodyKeysOf, materialize, wholeText, withExtras, type Fused, type Held } from './held.js';
+import { bodyKeysOf, extrasTail, materialize, wholeText, withExtras, type Fused, type Held } from './held.js';
 import type { Wanted } from './channel.js';
 import { scanRawLines } from '../io/jsonl.js';
 import { UserError } from '../core/errors.js';
@@ -189,7 +189,9 @@ export class RunningStage implements StageContext {
         }
         // The stages after this one that work per record run on what this one passes on, in the same call.
         const chain = this.downstream?.wantedChain() ?? [];
-        return { h, out: await pool.run('record.map', { name: opts.task, text: wholeText(h)!, fields, input, ...(chain.length ? { chain } : {}) }) };
+        // A body held as bytes is sent as bytes (copied, not decoded here) with the added fields' text.
+        const record = typeof h.body === 'string' || h.body === null ? { text: wholeText(h)! } : { body: h.body, tail: extrasTail(h.extras) };
+        return { h, out: await pool.run('record.map', { name: opts.task, ...record, fields, input, ...(chain.length ? { chain } : {}) }) };
       },
       { window: Math.max(2, pool.window), name: (h) => `${this.name}: ${'bad' in h ? `line ${h.bad.line} of ${h.bad.file}` : `run ${h.id}`}` },
     );
@@ -313,7 +315,11 @@ export class RunningStage implements StageContext {
       await this.writeRef(h, []);
     }
     if (!this.downstream) return;
-    // The next stage gets the record's text (its body read where the reference points), not parsed here.
+    // The next stage gets the record's text (its body, as read for the picks or where the reference points), not parsed here.
+    if (h.body !== null) {
+      await this.downstream.push({ id: h.id, ref: h.ref, baseKeys: null, extras: h.extras, body: h.body, record: null });
+      return;
+    }
     this.resolver ??= new RecordResolver({ manifest: this.upstream!, dir: this.upstreamDir! });
     await this.downstream.push(await this.resolver.held(line.bytes, h.ref.part, h.ref.offset));
   }

@@ -85,8 +85,10 @@ export class RecordResolver {
     if (fields) {
       const need = [...fields].filter((k) => !Object.hasOwn(rest, k));
       let base: Record<string, unknown> = {};
+      let body: Uint8Array | null = null;
       if (need.length) {
-        base = pickFields(await this.lines.read(ref), new Set([...need, 'id']));
+        body = await this.lines.read(ref);
+        base = pickFields(body, new Set([...need, 'id']));
         this.checkId(base.id, id, ref);
       }
       const picked: Record<string, unknown> = {};
@@ -95,7 +97,8 @@ export class RecordResolver {
         else if (Object.hasOwn(rest, k)) picked[k] = rest[k];
         else if (Object.hasOwn(base, k)) picked[k] = base[k];
       }
-      return { record: picked as PipelineRecord, held: { id, ref, baseKeys: null, extras, body: null, record: null }, isRef: true };
+      // The body read for the picks is kept: passing the record on hands it over without reading it again.
+      return { record: picked as PipelineRecord, held: { id, ref, baseKeys: null, extras, body, record: null }, isRef: true };
     }
     const body = decode(await this.lines.read(ref));
     const base = JSON.parse(body) as Record<string, unknown>;

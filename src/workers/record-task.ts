@@ -78,8 +78,10 @@ export async function runChain(record: PipelineRecord, add: Record<string, unkno
 
 export interface RecordTaskInput {
   name: RecordFunctionName;
-  /** The whole record's JSON text. */
-  text: string;
+  /** The whole record's JSON text, or its body's UTF-8 bytes and the added fields' text (`,"k":v...`). */
+  text?: string;
+  body?: Uint8Array;
+  tail?: string;
   /** What the stage reads of the record besides the answer (id, task id, source, ...). */
   fields: readonly string[];
   input: unknown;
@@ -89,11 +91,16 @@ export interface RecordTaskInput {
 
 export type RecordTaskOutput = { ok: true; head: Record<string, unknown>; result: unknown; fused?: Fused[] } | { ok: false; error: string };
 
+function textOf(body: Uint8Array, tail: string): string {
+  const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
+  return tail ? text.slice(0, text.lastIndexOf('}')) + tail + '}' : text;
+}
+
 /** The worker task: parse the text, run the function (and the chain after it), return the picked fields and the answers. */
 export async function recordTask(t: RecordTaskInput): Promise<RecordTaskOutput> {
   let record: PipelineRecord;
   try {
-    record = JSON.parse(t.text) as PipelineRecord;
+    record = JSON.parse(t.text ?? textOf(t.body!, t.tail ?? '')) as PipelineRecord;
   } catch (err) {
     return { ok: false, error: (err as Error).message };
   }
