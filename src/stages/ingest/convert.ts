@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Trajectory, type IngestConfig, type PipelineRecord } from '../../../schemas/index.js';
 import { decodeUtf8, normalizeParsed } from '../../core/text.js';
+import { sameJsonKeys, stringifyFormKeys } from '../../io/json-canonical.js';
 import { detectFormat } from '../../formats/detect.js';
 import { LabelIndex, type LabelIndexData } from '../../formats/labels/index.js';
 import { FormatError, isObject, type AdapterContext } from '../../formats/types.js';
@@ -123,14 +124,14 @@ export async function convertRecord(task: RecordTask): Promise<RecordResult> {
     raw = src.value;
     invalidUtf8 = src.invalidUtf8;
   }
-  return convertValue(raw, task, invalidUtf8);
+  return convertValue(raw, task, invalidUtf8, 'bytes' in src ? src.bytes : null);
 }
 
 function reject(r: RejectInput, invalidUtf8: number, loneSurrogates: number): RecordResult {
   return { kind: 'reject', reject: r, invalidUtf8, loneSurrogates };
 }
 
-async function convertValue(raw: unknown, task: RecordTask, invalidUtf8: number): Promise<RecordResult> {
+async function convertValue(raw: unknown, task: RecordTask, invalidUtf8: number, read: Uint8Array | null): Promise<RecordResult> {
   const { where, settings } = task;
   const cfg = settings.ingest;
   const { file, record, label } = where;
@@ -161,7 +162,9 @@ async function convertValue(raw: unknown, task: RecordTask, invalidUtf8: number)
       return reject({ reason: 'unknown-shape', message: `${label} is not a canonical trajectory: ${i?.path.join('.')}: ${i?.message}.`, file, record }, repairs.invalidUtf8, repairs.loneSurrogates);
     }
     if (partition && !partition.ownsTask(parsed.data.task_id)) return { kind: 'foreign', taskId: parsed.data.task_id, ...repairs };
-    return finish(parsed.data, task, repairs, { origin: parsed.data.outcome.resolved === null ? 'none' : 'record', conflict: false, patchJoined: false });
+    // A line with nothing repaired may already be exactly what would be written (finish checks).
+    const asRead = read && repairs.invalidUtf8 + repairs.loneSurrogates === 0 ? { bytes: read, value } : null;
+    return finish(parsed.data, task, repairs, { origin: parsed.data.outcome.resolved === null ? 'none' : 'record', conflict: false, patchJoined: false }, asRead);
   }
   if (detected.kind === 'unknown') {
     const keys = isObject(value) ? Object.keys(value).slice(0, 8).join(', ') : Array.isArray(value) ? `a list of ${value.length}` : typeof value;
@@ -212,8 +215,10 @@ async function convertValue(raw: unknown, task: RecordTask, invalidUtf8: number)
  * here is that record when JSON carries all of it (no -0, undefined field or non-finite number, which the
  * line would not hold), and is then used as it is; otherwise the line is parsed.
  */
-async function runFused(record: Trajectory, line: string, then: readonly Wanted[]): Promise<Fused[]> {
-  return runChain((jsonFaithful(record) ? record : JSON.parse(line)) as PipelineRecord, undefined, then);
+async function runFused(record: Trajectory, line: string | Uint8Array, then: readonly Wanted[]): Promise<Fused[]> {
+  if (jsonFaithful(record)) return runChain(record as PipelineRecord, undefined, then);
+  const text = typeof line === 'string' ? line : Buffer.from(line.buffer, line.byteOffset, line.byteLength).toString('utf8');
+  return runChain(JSON.parse(text) as PipelineRecord, undefined, then);
 }
 
 /** Whether JSON.parse(JSON.stringify(value)) gives the same value (iterative: depth was capped at ingest). */
@@ -238,7 +243,13 @@ export function jsonFaithful(value: unknown): boolean {
 }
 
 /** Redacts a valid trajectory and serialises it; in reject mode a run holding a secret is not serialised at all. */
-async function finish(t: Trajectory, task: RecordTask, repairs: Repairs, joined: { origin: LabelOrigin; conflict: boolean; patchJoined: boolean }): Promise<RecordResult> {
+async function finish(
+  t: Trajectory,
+  task: RecordTask,
+  repairs: Repairs,
+  joined: { origin: LabelOrigin; conflict: boolean; patchJoined: boolean },
+  asRead: { bytes: Uint8Array; value: unknown } | null = null,
+): Promise<RecordResult> {
   const r = task.settings.ingest.redact;
   const redactor = redactorOf(r);
   let clean = t;
@@ -252,13 +263,17 @@ async function finish(t: Trajectory, task: RecordTask, repairs: Repairs, joined:
     }
   }
   // A valid Trajectory is a valid PipelineRecord (it has none of the fields later stages add), and zod
-  // changes nothing of a valid value, so this line is what the frame's own validation would write.
-  const line = JSON.stringify(clean);
-  const bytes = utf8(line);
+  // changes nothing of a valid value, so this line is what the frame's own validation would write. A
+  // canonical line read that is already exactly that text (same value, key order and JSON.stringify's form)
+  // is passed on as read.
+  const keys = asRead && clean === t ? sameJsonKeys(asRead.value, clean) : -1;
+  const same = keys >= 0 && stringifyFormKeys(asRead!.bytes) === keys;
+  const line = same ? null : JSON.stringify(clean);
+  const bytes = same ? asRead!.bytes : utf8(line!);
   return withTransfer({
     kind: 'emit',
     bytes,
-    ...(task.then?.length ? { fused: await runFused(clean, line, task.then) } : {}),
+    ...(task.then?.length ? { fused: await runFused(clean, line ?? bytes, task.then) } : {}),
     record: task.settings.wantRecord ? (clean as PipelineRecord) : null,
     id: clean.id,
     taskId: clean.task_id,
