@@ -133,6 +133,11 @@ export class ShardWriter {
     this.groupBytes = 0;
   }
 
+  /** Sends the last, partly filled group to be encoded (the writers of a stage all do so before any closes). */
+  async flushPending(): Promise<void> {
+    await this.flushGroup();
+  }
+
   /** Appends finished groups, in order, until at most `keep` are still encoding. */
   private async drain(keep: number): Promise<void> {
     while (this.encoding.length > keep) appendGroup(this.writer!, await this.encoding.shift()!);

@@ -41,8 +41,11 @@ export class BucketedShards {
 
   /** Closes every bucket's files under their bucket names, in bucket order. */
   async closeBuckets(): Promise<OutputFile[]> {
+    const order = [...this.writers.keys()].sort((x, y) => x - y);
+    // Every bucket's last group goes to the workers first, so they encode side by side while the files close in order.
+    for (const b of order) await this.writers.get(b)!.flushPending();
     const out: OutputFile[] = [];
-    for (const b of [...this.writers.keys()].sort((x, y) => x - y)) out.push(...(await this.writers.get(b)!.close()));
+    for (const b of order) out.push(...(await this.writers.get(b)!.close()));
     return out;
   }
 
