@@ -7,8 +7,9 @@ import { readLines } from '../../src/io/jsonl.js';
 import { ShardWriter } from '../../src/io/parquet/shard-writer.js';
 import { SFT_COLUMNS, SFT_PARQUET_SCHEMA } from '../../src/io/parquet/sft-schema.js';
 import { toSftRow, approxRowBytes } from '../../src/stages/export/rows.js';
-import { answerLength, lengthQuestion } from '../../src/stages/filter/length.js';
-import { loadTokenCounter } from '../../src/core/tokenizer.js';
+import { checkRecord } from '../../src/stages/filter/check.js';
+import { signRecord } from '../../src/stages/dedup/sign.js';
+import { labelOffline } from '../../src/stages/label/offline.js';
 import { createPool, type TaskPool } from '../../src/workers/pool.js';
 import { signaturesInPool } from '../../src/workers/minhash.js';
 import { MinHasher, shingles } from '../../src/stages/dedup/minhash.js';
@@ -30,17 +31,30 @@ describe('worker pool', () => {
   const pool: TaskPool = createPool(2);
   afterAll(() => pool.close());
 
-  it('counts tokens in workers exactly as in this thread', async () => {
-    const counter = await loadTokenCounter(config.tokenizer);
+  it('runs per-record functions in workers exactly as in this thread (filter with token counting; dedup and label chained after it)', async () => {
     const records = await synthRecords();
-    let asked = 0;
+    const settings = { filter: config.filter, tokenizer: config.tokenizer, known: undefined, rulesKey: 'test' };
+    let counted = 0;
+    let dropped = 0;
     for (const r of records) {
-      const q = lengthQuestion(config.filter.length, r);
-      if ('verdict' in q || !q.question) continue;
-      asked++;
-      expect((await pool.run('filter.length', { tokenizer: config.tokenizer, question: q.question })).answer).toEqual(answerLength(counter, q.question));
+      const text = JSON.stringify(r);
+      const here = await checkRecord(r, settings);
+      const out = await pool.run('record.map', { name: 'filter.check', text, fields: ['id', 'outcome'], input: settings });
+      expect(out).toEqual({ ok: true, head: { id: r.id, outcome: r.outcome }, result: here });
+      if (here.counted) counted++;
+      if (here.hit) dropped++;
+      // The chain after filter, on the same parse: what each stage would compute itself.
+      const chain = [
+        { name: 'dedup.sign', fields: ['id'], input: { dedup: config.dedup } },
+        { name: 'label.offline', fields: ['id'], input: { config: { label: config.label, segment: config.segment } } },
+      ];
+      const chained = await pool.run('record.map', { name: 'filter.check', text, fields: ['id'], input: settings, chain });
+      expect(chained.ok && chained.fused?.map((f) => f.result)).toEqual([signRecord(r, { dedup: config.dedup }), labelOffline(r, { config: { label: config.label, segment: config.segment } })]);
     }
-    expect(asked).toBeGreaterThan(3);
+    expect(counted).toBeGreaterThan(3);
+    expect(dropped).toBeGreaterThan(0);
+    const bad = await pool.run('record.map', { name: 'filter.check', text: '{"id":', fields: ['id'], input: settings });
+    expect(bad).toMatchObject({ ok: false, error: expect.stringMatching(/JSON/) });
   }, 120_000);
 
   it('writes byte-identical shards when row groups are encoded in workers', async () => {
@@ -68,8 +82,11 @@ describe('worker pool', () => {
   it('surfaces a task failure as a rejection with the cause, and keeps working after it', async () => {
     await expect(pool.run('nope' as never, {} as never)).rejects.toThrow('unknown worker task "nope"');
     const bad = { kind: 'huggingface' as const, path: '/nonexistent/tokenizer' };
-    await expect(pool.run('filter.length', { tokenizer: bad, question: { maxObservationTokens: 1, observations: [{ step: 0, text: 'x y' }], maxTokens: null, conversation: null } })).rejects.toThrow(/tokenizer\.path/);
-    expect((await pool.run('filter.length', { tokenizer: config.tokenizer, question: { maxObservationTokens: 1, observations: [{ step: 4, text: 'hello world' }], maxTokens: null, conversation: null } })).answer).toEqual({ kind: 'observation', step: 4, tokens: 2 });
+    const record = (await synthRecords())[0]!;
+    const input = { filter: config.filter, tokenizer: bad, known: undefined, rulesKey: 'bad' };
+    await expect(pool.run('record.map', { name: 'filter.check', text: JSON.stringify(record), fields: ['id'], input })).rejects.toThrow(/tokenizer\.path/);
+    const ok = await pool.run('record.map', { name: 'filter.check', text: JSON.stringify(record), fields: ['id'], input: { ...input, tokenizer: config.tokenizer } });
+    expect(ok).toMatchObject({ ok: true, head: { id: record.id } });
   }, 60_000);
 
   it('computes MinHash signatures in workers exactly as dedup does', async () => {
@@ -84,7 +101,7 @@ describe('worker pool', () => {
   it('refuses tasks once closed', async () => {
     const p = createPool(2);
     await p.close();
-    await expect(p.run('filter.length', {} as never)).rejects.toThrow(/closed/);
+    await expect(p.run('record.map', {} as never)).rejects.toThrow(/closed/);
   });
 
   it('runs inline with 0 or 1 workers', () => {
@@ -99,9 +116,9 @@ describe('worker pool', () => {
       script,
       `import { sharedPool } from ${JSON.stringify(join(ROOT, 'src/workers/pool.ts'))};
 const pool = sharedPool(2);
-const q = { maxObservationTokens: 1, observations: [{ step: 0, text: 'a b c' }], maxTokens: null, conversation: null };
-await pool.run('filter.length', { tokenizer: { kind: 'tiktoken', encoding: 'o200k_base' }, question: q });
-for (let i = 0; i < 8; i++) pool.run('filter.length', { tokenizer: { kind: 'tiktoken', encoding: 'o200k_base' }, question: q }).catch(() => {});
+const statements = ['a b c d e f'];
+await pool.run('dedup.signatures', { numPerm: 64, seed: 1, shingleSize: 2, statements });
+for (let i = 0; i < 8; i++) pool.run('dedup.signatures', { numPerm: 64, seed: 1, shingleSize: 2, statements }).catch(() => {});
 throw new Error('stage failed');
 `,
     );

@@ -7,6 +7,8 @@ import type { FilterRule } from './rule.js';
 export interface CheckInput extends Pick<PipelineConfig, 'filter' | 'tokenizer'> {
   /** The length rule's counts of an earlier run for this record id (the store lives in the main thread). */
   known: unknown;
+  /** Names the files the rules read (benchmark id lists): rules built from other contents are not reused. */
+  rulesKey: string;
 }
 
 export interface CheckResult {
@@ -35,7 +37,7 @@ const built = new Map<string, Promise<{ rules: FilterRule[]; store: OneRecordSto
  * the rules are built once per thread and config (benchmark lists, tokenizer), the verdict comes back.
  */
 export async function checkRecord(record: PipelineRecord, input: CheckInput): Promise<CheckResult> {
-  const key = JSON.stringify([input.filter, input.tokenizer]);
+  const key = JSON.stringify([input.filter, input.tokenizer, input.rulesKey]);
   let b = built.get(key);
   if (!b) {
     if (built.size > 4) built.clear();

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import type { Stage, StageContext } from '../../runner/stage.js';
 import { hashValue } from '../../core/hash.js';
 import { sharedPool } from '../../workers/pool.js';
@@ -15,7 +16,10 @@ async function runFilter(ctx: StageContext): Promise<void> {
   await buildRules(ctx.config, (bench) => ctx.setStat('benchmark_ids', bench.counts));
   const stats = emptyRuleStats(ctx.config);
   ctx.setStat('worker_threads', sharedPool(ctx.config.runner.workers).threads);
-  const settings = { filter: ctx.config.filter, tokenizer: ctx.config.tokenizer };
+  // Rules are built once per thread and config; the lists' contents are part of that key (a list edited in place).
+  const lists = ctx.config.filter.decontaminate.enabled ? benchmarkSources(ctx.config.filter.decontaminate).map((s) => s.file) : [];
+  const rulesKey = hashValue(await Promise.all(lists.map((f) => readFile(f, 'utf8').catch(() => ''))));
+  const settings = { filter: ctx.config.filter, tokenizer: ctx.config.tokenizer, rulesKey };
   // Every rule runs where the record is parsed, in a worker: this thread sees the verdict and a few fields.
   const checked = ctx.mapRecords({
     fields: ['id', 'task_id', 'source', 'outcome'],
