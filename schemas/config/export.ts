@@ -38,7 +38,7 @@ export const ExportConfig = z
       .number()
       .int()
       .positive()
-      .default(8 * 1024 * 1024)
+      .default(4 * 1024 * 1024)
       .describe('A row group also ends once this many uncompressed bytes are in it. Each task bucket (and each policy dataset) buffers one group, so memory holds at most buckets x datasets x this.'),
     zstd_level: z.number().int().min(1).max(19).default(3),
   })

@@ -12,8 +12,10 @@ import { readLines } from '../io/jsonl.js';
  * value only for the record and rule version it was measured for.
  */
 export class MeasurementStore {
-  private previous: Map<string, unknown> | null = null;
-  private readonly used = new Map<string, unknown>();
+  // Values are held as their JSON text: a run keeps one entry per record until it saves, and a record's
+  // counts (a number per message) take several times less memory as text than as arrays of numbers.
+  private previous: Map<string, string> | null = null;
+  private readonly used = new Map<string, string>();
 
   constructor(
     /** The previous run's file (the stage's complete folder), read once. */
@@ -34,7 +36,7 @@ export class MeasurementStore {
     try {
       for await (const line of readLines(this.previousFile)) {
         const e = JSON.parse(line.text) as { k?: unknown; v?: unknown };
-        if (typeof e.k === 'string') this.previous.set(e.k, e.v);
+        if (typeof e.k === 'string' && e.v !== undefined) this.previous.set(e.k, JSON.stringify(e.v));
       }
     } catch {
       this.previous.clear(); // a damaged cache is dropped whole
@@ -43,12 +45,13 @@ export class MeasurementStore {
 
   get(key: string): unknown {
     const v = this.used.get(key) ?? this.previous?.get(key);
-    if (v !== undefined) this.used.set(key, v);
-    return v;
+    if (v === undefined) return undefined;
+    this.used.set(key, v);
+    return JSON.parse(v) as unknown;
   }
 
   set(key: string, value: unknown): void {
-    this.used.set(key, value);
+    if (value !== undefined) this.used.set(key, JSON.stringify(value));
   }
 
   get hits(): number {
@@ -59,6 +62,6 @@ export class MeasurementStore {
   async save(): Promise<void> {
     const keys = [...this.used.keys()].sort();
     if (keys.length === 0) return;
-    await writeFile(this.file, keys.map((k) => JSON.stringify({ k, v: this.used.get(k) }) + '\n').join(''));
+    await writeFile(this.file, keys.map((k) => `{"k":${JSON.stringify(k)},"v":${this.used.get(k)!}}\n`).join(''));
   }
 }

@@ -72,8 +72,9 @@ export class ShardWriter {
   private shardRows = 0;
   private shardBytes = 0;
   private readonly finished: { tmp: string; rows: number }[] = [];
-  /** Groups being encoded in workers, oldest first; each holds its rows until done, so few are kept in flight. */
-  private readonly encoding: Promise<EncodedGroup>[] = [];
+  /** Groups encoded in workers are appended in order on this chain. */
+  private appended: Promise<void> = Promise.resolve();
+  private unslotted = 0;
 
   constructor(private readonly opts: ShardOptions) {}
 
@@ -119,12 +120,18 @@ export class ShardWriter {
         .catch((err: unknown) => {
           throw new Error(`encoding ${which} in a worker: ${(err as Error).message}`, { cause: err });
         });
-      encoded.catch(() => {}); // awaited in order by drain; not unhandled meanwhile
-      this.encoding.push(encoded);
+      // Appended in order as soon as each is encoded, so an encoded group never waits in memory for this
+      // bucket's next one (the shared slots bound how many are being encoded at once over every writer).
+      const writer = this.writer;
+      this.appended = this.appended.then(async () => appendGroup(writer, await encoded));
+      this.appended.catch(() => {}); // thrown at close (closeShard awaits it); not unhandled meanwhile
       this.group = [];
       this.groupBytes = 0;
-      // One group per thread plus one queued: every thread busy, at most threads + 1 groups held.
-      await this.drain(pool.threads + 1);
+      // Without shared slots, at most threads + 1 groups of this writer in flight.
+      if (!slots && ++this.unslotted > pool.threads + 1) {
+        await this.appended;
+        this.unslotted = 0;
+      }
       return;
     }
     const columnData = this.opts.columns.map((name) => ({ name, data: this.group.map((r) => r[name]) }));
@@ -138,15 +145,11 @@ export class ShardWriter {
     await this.flushGroup();
   }
 
-  /** Appends finished groups, in order, until at most `keep` are still encoding. */
-  private async drain(keep: number): Promise<void> {
-    while (this.encoding.length > keep) appendGroup(this.writer!, await this.encoding.shift()!);
-  }
 
   private async closeShard(): Promise<void> {
     if (!this.writer || !this.file) return;
     await this.flushGroup();
-    await this.drain(0);
+    await this.appended;
     await this.writer.finish();
     this.finished.push({ tmp: this.file, rows: this.shardRows });
     this.writer = null;

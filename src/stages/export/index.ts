@@ -133,7 +133,7 @@ export const exportStage: Stage = {
   // 5: the card's axolotl snippet passes tools and reasoning (as formats/axolotl does).
   // 6: one dataset per segment policy (export/variants/<policy>/), messages[].weight, the card's policy section;
   //    rows go to files by task-hash bucket (export.shard.buckets), in input order within a bucket.
-  // 7: row groups also end at export.row_group_bytes (8 MiB; was a fixed 64 MiB).
+  // 7: row groups also end at export.row_group_bytes (4 MiB; was a fixed 64 MiB).
   version: '7',
   streamsUpstream: true,
   reportsUpstreamRejects: true,
