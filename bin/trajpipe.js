@@ -4,6 +4,11 @@
 // TRAJPIPE_NO_BUNDLE=1. TRAJPIPE_BUNDLE_DEBUG=1 says which on stderr. docs/design.md, "Start-up".
 import { bundle } from './bundle.mjs';
 
+// libuv's thread pool (file operations, fsync) has 4 threads by default: a label stage keeping 256 requests in
+// flight makes ~10 small file operations per answer (cache, claims), and part writes fsync beside them, so
+// with 4 threads they queue behind each other. Read once, at the pool's first use, which is after this line.
+process.env.UV_THREADPOOL_SIZE ??= '16';
+
 // Until the CLI has loaded (it then installs its own handler, which says what is complete), an
 // interrupt can only come before any work.
 const early = () => {
