@@ -119,6 +119,8 @@ export class TeacherRequester implements AnswerSource {
     const lookup = () => this.cached(key, false);
     let claim: HeldClaim | null = null;
     const successesBefore = this.successes;
+    // Requests queue for a slot in call order, though each takes its claim first, concurrently.
+    let turn: { before: Promise<void>; done: () => void } | null = this.takeTurn();
     try {
       for (let attempt = 0; ; attempt++) {
         this.checkCanSend();
@@ -136,7 +138,8 @@ export class TeacherRequester implements AnswerSource {
               if (c.tookOver) accounts.claimsTakenOver++;
             }
           }
-          const slot = early ?? await this.limit(async (): Promise<Slot> => {
+          if (turn) await turn.before;
+          const queued = early ? null : this.limit(async (): Promise<Slot> => {
             // Waiting happens inside the slot, so at most `concurrency` requests are ever on the wire.
             await this.coolDown.wait();
             if (this.rpm) await this.rpm.take(1);
@@ -154,6 +157,9 @@ export class TeacherRequester implements AnswerSource {
               throw err;
             }
           });
+          turn?.done();
+          turn = null;
+          const slot = early ?? (await queued!);
           if (slot.kind === 'answered') {
             accounts.cacheHits++;
             return { raw: slot.raw, cached: true };
@@ -202,9 +208,20 @@ export class TeacherRequester implements AnswerSource {
         }
       }
     } finally {
+      (turn as { done: () => void } | null)?.done(); // never left waiting by a request that stopped early
       // After the answer is in the cache; after a failure, a process waiting on the claim may ask in its turn.
       if (claim) await (claim as HeldClaim).release();
     }
+  }
+
+  private queueTail: Promise<void> = Promise.resolve();
+
+  /** A place in the line to the concurrency slots, taken when a request is made: `before` resolves when the ones before it queued. */
+  private takeTurn(): { before: Promise<void>; done: () => void } {
+    const before = this.queueTail;
+    let done!: () => void;
+    this.queueTail = new Promise<void>((r) => (done = r));
+    return { before, done };
   }
 
   /**
